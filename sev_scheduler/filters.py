@@ -1,0 +1,149 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""SEVFilter: places AMD SEV guests and refuses what cannot work."""
+
+from oslo_log import log as logging
+
+from nova import exception
+from nova.scheduler import filters
+
+from sev_scheduler import capacity
+from sev_scheduler import checks
+from sev_scheduler import conf
+from sev_scheduler import request as sev_request
+
+LOG = logging.getLogger(__name__)
+CONF = conf.CONF
+
+
+class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
+    """Place AMD SEV, SEV-ES and SEV-SNP guests where they can run.
+
+    For a request asking for memory encryption (``hw:mem_encryption`` or
+    ``hw_mem_encryption``, model from ``hw:mem_encryption_model`` or
+    ``hw_mem_encryption_model``), once per request:
+
+    * refuse an invalid request (malformed value, unknown model, conflict,
+      missing UEFI...) and one that fails a check of
+      ``[sev_scheduler] checks`` (PCI passthrough, vGPU, boot disk bus,
+      IDE), raising NoValidHost with the reason, which Nova shows as the
+      server's fault, e.g. "No valid host was found. Memory encryption
+      (amd-sev) cannot be used with PCI passthrough: flavor alias 'gpu'";
+    * on rebuild, refuse an image that turns encryption on, or changes its
+      model, for a server that holds no slot of that model.
+
+    Then per host, with no I/O: keep only the allocation candidates that
+    carry a ``MEM_ENCRYPTION_CONTEXT`` slot, and drop hosts without one, or
+    whose ``ram_allocation_ratio`` is above 1.0 for models that lock guest
+    memory (amd-sev, amd-sev-es).
+
+    Any other request gets its hosts back untouched. Nothing but NoValidHost
+    leaves the filter: when something fails, encrypted requests are
+    refused and all others pass.
+    """
+
+    # A new image can turn memory encryption on or change its model, which
+    # Nova does not check on rebuild. Host usage is not checked then: the
+    # instance's own slot is.
+    RUN_ON_REBUILD = True
+
+    def __init__(self):
+        super().__init__()
+        self._checks = checks.load(CONF.sev_scheduler.checks)
+
+    def filter_all(self, filter_obj_list, spec_obj):
+        req = None
+        try:
+            req = sev_request.for_spec(spec_obj)
+            if not req.encryption.requested:
+                return filter_obj_list
+            hosts = list(filter_obj_list)
+            self._check_request(req, hosts)
+            return [host for host in hosts if self._host_passes(host, req)]
+        except exception.NoValidHost:
+            raise
+        except Exception as error:
+            encrypted = (req.encryption.requested if req is not None
+                         else sev_request.names_encryption(spec_obj))
+            LOG.exception("SEVFilter failed for instance %(uuid)s",
+                          {'uuid': _instance_uuid(spec_obj)})
+            if not encrypted:
+                return filter_obj_list
+            _refuse(spec_obj, None,
+                    "Memory encryption was requested but could not be "
+                    "checked (%s), so the request is refused"
+                    % type(error).__name__)
+
+    def _check_request(self, req, hosts):
+        """Refuse the whole request if it can never work; no-op otherwise."""
+        encryption = req.encryption
+        if encryption.error:
+            _refuse(req.spec, None,
+                    "Invalid memory encryption request: %s" % encryption.error)
+        conflicts = [conflict for check in self._checks
+                     for conflict in check.conflicts(req)]
+        if conflicts:
+            _refuse(req.spec, encryption.model,
+                    "Memory encryption (%s) cannot be used with %s"
+                    % (encryption.model, '; '.join(conflicts)))
+        if req.is_rebuild and not capacity.instance_holds_slot(
+                req.spec._context, req.instance_uuid,
+                {host.uuid for host in hosts}, encryption.config):
+            _refuse(req.spec, encryption.model,
+                    "This rebuild asks for memory encryption (%(model)s) but "
+                    "the server holds no %(model)s encryption slot: a "
+                    "rebuild cannot turn memory encryption on or change its "
+                    "model, create a new server instead"
+                    % {'model': encryption.model})
+
+    def _host_passes(self, host_state, req):
+        if req.is_rebuild:
+            # The instance keeps its host and slot, checked above.
+            return True
+        if (req.encryption.config.needs_locked_memory and
+                not CONF.sev_scheduler.allow_memory_overcommit and
+                not _ram_not_overcommitted(host_state)):
+            LOG.debug("%(host_state)s fails memory encryption: "
+                      "ram_allocation_ratio %(ratio)s is above 1.0 and "
+                      "%(model)s guests lock their memory",
+                      {'host_state': host_state, 'model': req.encryption.model,
+                       'ratio': host_state.ram_allocation_ratio})
+            return False
+        if not self.filter_candidates(host_state, capacity.carries_slot):
+            LOG.debug("%(host_state)s fails memory encryption: no free "
+                      "%(model)s slot",
+                      {'host_state': host_state,
+                       'model': req.encryption.model})
+            return False
+        return True
+
+
+def _ram_not_overcommitted(host_state):
+    ratio = host_state.ram_allocation_ratio
+    # An unknown ratio is not known to be safe.
+    return ratio is not None and ratio <= 1.0
+
+
+def _instance_uuid(spec_obj):
+    try:
+        return spec_obj.instance_uuid
+    except Exception:
+        return None
+
+
+def _refuse(spec_obj, model, reason):
+    LOG.info("Refusing instance %(uuid)s (memory encryption model "
+             "%(model)s): %(reason)s",
+             {'uuid': _instance_uuid(spec_obj), 'model': model or 'unknown',
+              'reason': reason})
+    raise exception.NoValidHost(reason=reason) from None

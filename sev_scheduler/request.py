@@ -1,0 +1,195 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""What a scheduling request asks for, read once per request.
+
+The encryption request is read with Nova's own helper,
+``nova.virt.hardware.get_mem_encryption_constraint``, the one Nova uses to
+turn it into a Placement query, so the filter and Placement never disagree
+on what was asked. On top of it the reading fails closed: a value of a
+memory-encryption key that Nova would silently read as "no" (a malformed
+boolean, an unknown model, a model without the switch) is an invalid
+request, not a request without encryption.
+"""
+
+import dataclasses
+import functools
+import weakref
+
+from oslo_utils import strutils
+
+from nova import exception
+from nova import objects
+from nova.objects import fields
+from nova.scheduler import utils as scheduler_utils
+from nova.virt import hardware
+
+from sev_scheduler import block_devices
+
+FLAVOR_KEY = 'hw:mem_encryption'
+FLAVOR_MODEL_KEY = 'hw:mem_encryption_model'
+IMAGE_KEY = 'hw_mem_encryption'
+IMAGE_MODEL_KEY = 'hw_mem_encryption_model'
+
+AMD_MODELS = (
+    fields.MemEncryptionModel.AMD_SEV,
+    fields.MemEncryptionModel.AMD_SEV_ES,
+    fields.MemEncryptionModel.AMD_SEV_SNP,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Encryption:
+    """The AMD memory encryption one request asks for.
+
+    ``config`` is Nova's ``MemEncryptionConfig`` of the requested model;
+    ``error`` says why the request cannot be honoured as written. Neither
+    set: no AMD memory encryption was asked for.
+    """
+
+    config: hardware.MemEncryptionConfig | None = None
+    error: str | None = None
+
+    @property
+    def requested(self):
+        return self.config is not None or self.error is not None
+
+    @property
+    def model(self):
+        return self.config.model if self.config else None
+
+
+NOT_REQUESTED = Encryption()
+
+
+def read_encryption(flavor, image_meta):
+    """Read the memory encryption asked for by a flavor and an image."""
+    extra_specs = flavor.extra_specs if 'extra_specs' in flavor else {}
+    flavor_value = extra_specs.get(FLAVOR_KEY)
+    flavor_model = extra_specs.get(FLAVOR_MODEL_KEY)
+    image_value = image_meta.properties.get(IMAGE_KEY)
+    image_model = image_meta.properties.get(IMAGE_MODEL_KEY)
+
+    named_models = {m for m in (flavor_model, image_model) if m is not None}
+    if named_models == {fields.MemEncryptionModel.INTEL_TDX}:
+        # Another vendor's technology: not ours to accept or refuse.
+        return NOT_REQUESTED
+
+    if flavor_value is not None:
+        try:
+            strutils.bool_from_string(flavor_value, strict=True)
+        except ValueError:
+            # Nova reads anything but a known "true" as False.
+            return Encryption(error=(
+                "the flavor's %s extra spec is %r, which is neither true "
+                "nor false" % (FLAVOR_KEY, flavor_value)))
+    if (flavor_model is not None and
+            flavor_model not in fields.MemEncryptionModel.ALL):
+        return Encryption(error=(
+            "the flavor's %s extra spec is %r, which is not a memory "
+            "encryption model (allowed: %s)" % (
+                FLAVOR_MODEL_KEY, flavor_model,
+                ', '.join(fields.MemEncryptionModel.ALL))))
+
+    try:
+        config = hardware.get_mem_encryption_constraint(flavor, image_meta)
+    except exception.NovaException as e:
+        return Encryption(error=e.format_message())
+
+    if config is None:
+        explicit_no = flavor_value is not None or image_value is not None
+        if named_models and not explicit_no:
+            return Encryption(error=(
+                "a memory encryption model (%s) is set but memory encryption "
+                "is not enabled: set %s=true on the flavor or %s=true on "
+                "the image" % (', '.join(sorted(named_models)), FLAVOR_KEY,
+                               IMAGE_KEY)))
+        return NOT_REQUESTED
+    if config.model not in AMD_MODELS:
+        return NOT_REQUESTED
+    return Encryption(config=config)
+
+
+def names_encryption(spec_obj):
+    """Whether a request names memory encryption in any form.
+
+    The last resort when the request could not be read: anything but a clear
+    "no" counts as a request, so that a failure never lets an encrypted guest
+    through. A spec too broken to look at counts as a request too.
+    """
+    try:
+        extra_specs = spec_obj.flavor.extra_specs
+        props = spec_obj.image.properties if spec_obj.obj_attr_is_set(
+            'image') and spec_obj.image else objects.ImageMetaProps()
+        values = [extra_specs.get(FLAVOR_KEY), props.get(IMAGE_KEY)]
+        models = [extra_specs.get(FLAVOR_MODEL_KEY),
+                  props.get(IMAGE_MODEL_KEY)]
+    except Exception:
+        return True
+    if any(model is not None for model in models):
+        return True
+    return any(
+        value is not None and
+        strutils.bool_from_string(value, strict=False, default=True)
+        for value in values)
+
+
+class Request:
+    """One scheduling request, as far as memory encryption is concerned."""
+
+    def __init__(self, spec_obj):
+        self.spec = spec_obj
+        self.flavor = spec_obj.flavor
+        self.image = (
+            spec_obj.image if spec_obj.obj_attr_is_set('image') and
+            spec_obj.image else
+            objects.ImageMeta(properties=objects.ImageMetaProps()))
+        self.encryption = read_encryption(self.flavor, self.image)
+        self.is_rebuild = scheduler_utils.request_is_rebuild(spec_obj)
+
+    @property
+    def instance_uuid(self):
+        return self.spec.instance_uuid
+
+    @property
+    def extra_specs(self):
+        return self.flavor.extra_specs if 'extra_specs' in self.flavor else {}
+
+    @property
+    def image_properties(self):
+        return self.image.properties
+
+    @property
+    def pci_requests(self):
+        if not self.spec.obj_attr_is_set('pci_requests'):
+            return []
+        pci_requests = self.spec.pci_requests
+        return pci_requests.requests if pci_requests else []
+
+    @functools.cached_property
+    def block_device_mappings(self):
+        """The request's block device mappings: one database lookup."""
+        return block_devices.get_for_request(self.spec)
+
+
+# Nova calls the filters once per instance of a multi-create with the same
+# RequestSpec: read it once for all of them. Entries live as long as the
+# RequestSpec, so nothing outlives the request.
+_requests = weakref.WeakKeyDictionary()
+
+
+def for_spec(spec_obj):
+    """The Request read from ``spec_obj``, read at most once."""
+    request = _requests.get(spec_obj)
+    if request is None:
+        request = _requests[spec_obj] = Request(spec_obj)
+    return request
