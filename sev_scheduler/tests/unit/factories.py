@@ -1,0 +1,101 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Real Nova objects for the unit tests: flavors, images, specs, hosts."""
+
+import os_resource_classes as orc
+from oslo_utils.fixture import uuidsentinel as uuids
+
+from nova import context as nova_context
+from nova import objects
+from nova.scheduler import host_manager
+
+objects.register_all()
+
+# What Nova itself requires of an encrypted guest's image.
+UEFI = {'hw_firmware_type': 'uefi'}
+SNP = {'hw_firmware_type': 'uefi', 'hw_firmware_stateless': True}
+SEV_FLAVOR = {'hw:mem_encryption': 'true'}
+
+
+def flavor(extra_specs=None, name='m1.small'):
+    return objects.Flavor(
+        name=name, flavorid=name, memory_mb=512, vcpus=1, root_gb=1,
+        ephemeral_gb=0, swap=0, extra_specs=dict(extra_specs or {}))
+
+
+def image(**properties):
+    return objects.ImageMeta.from_dict(
+        {'id': uuids.image, 'name': 'cirros', 'properties': properties})
+
+
+def spec(extra_specs=None, image_properties=None, pci_requests=(),
+         rebuild=False, instance_uuid=uuids.instance, context=None,
+         **fields):
+    hints = {'_nova_check_type': ['rebuild']} if rebuild else {}
+    spec_obj = objects.RequestSpec(
+        context=context or nova_context.get_admin_context(),
+        instance_uuid=instance_uuid,
+        flavor=flavor(extra_specs),
+        image=image(**(image_properties or {})),
+        pci_requests=objects.InstancePCIRequests(
+            requests=list(pci_requests)),
+        scheduler_hints=hints,
+        num_instances=1,
+        **fields)
+    return spec_obj
+
+
+def encrypted_spec(model=None, image_properties=None, **kwargs):
+    """A request asking for memory encryption in the flavor."""
+    extra_specs = dict(SEV_FLAVOR, **kwargs.pop('extra_specs', {}))
+    props = dict(SNP if model == 'amd-sev-snp' else UEFI)
+    props.update(image_properties or {})
+    if model:
+        extra_specs['hw:mem_encryption_model'] = model
+    return spec(extra_specs=extra_specs, image_properties=props, **kwargs)
+
+
+def candidate(root_uuid, slot_uuid=None):
+    """An allocation candidate as Nova holds it, from Placement.
+
+    :param slot_uuid: the provider of the MEM_ENCRYPTION_CONTEXT slot: the
+        root (layout before Nova 2025.2), a child provider, or None for a
+        candidate without a slot.
+    """
+    allocations = {root_uuid: {'resources': {
+        orc.VCPU: 1, orc.MEMORY_MB: 512, orc.DISK_GB: 1}}}
+    if slot_uuid is not None:
+        allocations.setdefault(slot_uuid, {'resources': {}})
+        allocations[slot_uuid]['resources'][orc.MEM_ENCRYPTION_CONTEXT] = 1
+    return {'allocations': allocations,
+            'mappings': {'': sorted(allocations)}}
+
+
+def host(name, uuid, candidates=(), ram_allocation_ratio=1.0):
+    host_state = host_manager.HostState(name, name, uuids.cell)
+    host_state.uuid = uuid
+    host_state.ram_allocation_ratio = ram_allocation_ratio
+    host_state.allocation_candidates = list(candidates)
+    return host_state
+
+
+def sev_host(name, layout='child', **kwargs):
+    """A host whose candidates carry a slot, in either Placement layout."""
+    root = getattr(uuids, name)
+    slot = root if layout == 'root' else getattr(uuids, name + '_amd_sev')
+    return host(name, root, [candidate(root, slot)], **kwargs)
+
+
+def plain_host(name, **kwargs):
+    root = getattr(uuids, name)
+    return host(name, root, [candidate(root)], **kwargs)
