@@ -99,3 +99,26 @@ def sev_host(name, layout='child', **kwargs):
 def plain_host(name, **kwargs):
     root = getattr(uuids, name)
     return host(name, root, [candidate(root)], **kwargs)
+
+
+def volume_bdm(context, instance_uuid, disk_bus=None, boot_index=0,
+               volume_id=None):
+    return objects.BlockDeviceMapping(
+        context=context, instance_uuid=instance_uuid, source_type='volume',
+        destination_type='volume', device_type='disk',
+        volume_id=volume_id or uuids.volume, disk_bus=disk_bus,
+        boot_index=boot_index)
+
+
+def build_request(context, instance_uuid=uuids.instance, bdms=()):
+    """A new server's BuildRequest in the API database, as the API saves it."""
+    instance = objects.Instance(
+        context=context, uuid=instance_uuid, project_id='project',
+        user_id='user', flavor=flavor())
+    request = objects.BuildRequest(
+        context=context, instance_uuid=instance_uuid, project_id='project',
+        instance=instance, tags=objects.TagList(),
+        block_device_mappings=objects.BlockDeviceMappingList(
+            objects=list(bdms)))
+    request.create()
+    return request

@@ -1,0 +1,370 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+import fixtures
+from keystoneauth1 import exceptions as ks_exc
+import os_resource_classes as orc
+import os_traits
+from oslo_utils.fixture import uuidsentinel as uuids
+
+from nova import context as nova_context
+from nova import exception
+from nova import objects
+from nova.scheduler.client import report
+from nova import test
+
+from sev_scheduler import filters
+from sev_scheduler.tests.unit import factories
+
+
+class FakePlacement:
+    """The two Placement calls the filter makes on rebuild, counted."""
+
+    def __init__(self, allocations=None, traits=None, error=None):
+        self.allocations = allocations or {}
+        self.traits = traits or {}
+        self.error = error
+        self.calls = 0
+
+    def get_allocs_for_consumer(self, context, consumer):
+        self.calls += 1
+        if self.error:
+            raise self.error
+        return {'allocations': {
+            rp: {'resources': resources}
+            for rp, resources in self.allocations.get(consumer, {}).items()}}
+
+    def get_provider_traits(self, context, rp_uuid):
+        self.calls += 1
+        return report.TraitInfo(traits=set(self.traits.get(rp_uuid, ())),
+                                generation=1)
+
+
+class SEVFilterTestCase(test.TestCase):
+    """SEVFilter on real RequestSpecs and HostStates.
+
+    A database holds the BuildRequest of the server being booted, where the
+    filter reads its block device mappings, as in a real scheduler.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.context = nova_context.get_admin_context()
+        factories.build_request(self.context)
+        self.placement = FakePlacement()
+        self.useFixture(fixtures.MockPatch(
+            'nova.scheduler.client.report.report_client_singleton',
+            return_value=self.placement))
+        self.filter = filters.SEVFilter()
+        self.sev1 = factories.sev_host('sev1', layout='child')
+        self.sev2 = factories.sev_host('sev2', layout='root')
+        self.plain = factories.plain_host('plain')
+        self.hosts = [self.sev1, self.sev2, self.plain]
+
+    def _passing(self, spec_obj, hosts=None):
+        return list(self.filter.filter_all(
+            self.hosts if hosts is None else hosts, spec_obj))
+
+    def _refusal(self, spec_obj, hosts=None):
+        error = self.assertRaises(
+            exception.NoValidHost, self._passing, spec_obj, hosts)
+        # Raised "from None": no chained traceback in the server's fault.
+        self.assertTrue(error.__suppress_context__)
+        return error.format_message()
+
+    def _assert_refused_with(self, spec_obj, *words):
+        message = self._refusal(spec_obj)
+        for word in words:
+            self.assertIn(word, message)
+        return message
+
+    # Requests without memory encryption
+
+    def test_plain_request_hosts_untouched_passes(self):
+        hosts = iter(self.hosts)
+        self.assertIs(hosts, self.filter.filter_all(hosts, factories.spec()))
+
+    def test_plain_request_no_per_host_work_passes(self):
+        overcommitted = factories.plain_host('oc', ram_allocation_ratio=1.5)
+        candidates = [h.allocation_candidates for h in self.hosts]
+        self.assertEqual(self.hosts + [overcommitted],
+                         self._passing(factories.spec(),
+                                       self.hosts + [overcommitted]))
+        self.assertEqual(candidates,
+                         [h.allocation_candidates for h in self.hosts])
+        for host, before in zip(self.hosts, candidates):
+            self.assertIs(before, host.allocation_candidates)
+
+    def test_explicit_no_passes_every_host(self):
+        spec_obj = factories.spec({'hw:mem_encryption': 'false'})
+        self.assertEqual(self.hosts, self._passing(spec_obj))
+
+    def test_intel_tdx_request_not_ours_passes(self):
+        spec_obj = factories.encrypted_spec(
+            model='intel-tdx', image_properties={'hw_video_model': 'none'})
+        self.assertEqual(self.hosts, self._passing(spec_obj))
+
+    # Capacity, both Placement layouts
+
+    def test_encrypted_request_sev_hosts_both_layouts_passes(self):
+        self.assertEqual([self.sev1, self.sev2],
+                         self._passing(factories.encrypted_spec()))
+
+    def test_encrypted_request_host_without_slot_fails(self):
+        self.assertEqual([], self._passing(factories.encrypted_spec(),
+                                           [self.plain]))
+
+    def test_encrypted_request_host_without_candidates_fails(self):
+        host = factories.host('empty', uuids.empty, candidates=[])
+        self.assertEqual([], self._passing(factories.encrypted_spec(),
+                                           [host]))
+
+    def test_encrypted_request_keeps_only_slot_candidates(self):
+        root, child = uuids.mixed, uuids.mixed_amd_sev
+        with_slot = factories.candidate(root, child)
+        host = factories.host('mixed', root, [factories.candidate(root),
+                                              with_slot])
+        self.assertEqual([host], self._passing(factories.encrypted_spec(),
+                                               [host]))
+        self.assertEqual([with_slot], host.allocation_candidates)
+
+    def test_every_model_uses_candidates_passes(self):
+        for model in ('amd-sev', 'amd-sev-es', 'amd-sev-snp'):
+            hosts = [factories.sev_host('sev'), factories.plain_host('p')]
+            self.assertEqual(
+                [hosts[0]],
+                self._passing(factories.encrypted_spec(model), hosts), model)
+
+    def test_image_request_sev_hosts_passes(self):
+        spec_obj = factories.spec(image_properties=dict(
+            factories.UEFI, hw_mem_encryption=True))
+        self.assertEqual([self.sev1, self.sev2], self._passing(spec_obj))
+
+    def test_multi_create_reads_request_once(self):
+        spec_obj = factories.encrypted_spec()
+        self.assertEqual([self.sev1, self.sev2], self._passing(spec_obj))
+        with fixtures.MockPatch(
+                'sev_scheduler.request.Request.__init__',
+                side_effect=AssertionError('read twice')):
+            self.assertEqual([self.sev1, self.sev2], self._passing(spec_obj))
+
+    # Memory
+
+    def _overcommitted_hosts(self, ratio=1.5):
+        return [factories.sev_host('oc', ram_allocation_ratio=ratio),
+                factories.sev_host('ok', ram_allocation_ratio=1.0)]
+
+    def test_overcommitted_host_sev_and_sev_es_fails(self):
+        for model in ('amd-sev', 'amd-sev-es'):
+            hosts = self._overcommitted_hosts()
+            self.assertEqual([hosts[1]], self._passing(
+                factories.encrypted_spec(model), hosts), model)
+
+    def test_unknown_ram_ratio_sev_fails(self):
+        hosts = self._overcommitted_hosts(ratio=None)
+        self.assertEqual([hosts[1]],
+                         self._passing(factories.encrypted_spec(), hosts))
+
+    def test_overcommitted_host_sev_snp_passes(self):
+        hosts = self._overcommitted_hosts()
+        self.assertEqual(hosts, self._passing(
+            factories.encrypted_spec('amd-sev-snp'), hosts))
+
+    def test_overcommitted_host_allowed_by_option_passes(self):
+        self.flags(allow_memory_overcommit=True, group='sev_scheduler')
+        hosts = self._overcommitted_hosts()
+        self.assertEqual(hosts,
+                         self._passing(factories.encrypted_spec(), hosts))
+
+    # Invalid requests
+
+    def test_malformed_value_fails(self):
+        spec_obj = factories.spec({'hw:mem_encryption': 'maybe'})
+        self._assert_refused_with(
+            spec_obj, "Invalid memory encryption request",
+            "hw:mem_encryption extra spec is 'maybe'")
+
+    def test_unknown_model_fails(self):
+        self._assert_refused_with(
+            factories.encrypted_spec('amd-sev-xx'),
+            "Invalid memory encryption request",
+            "'amd-sev-xx', which is not a memory encryption model")
+
+    def test_missing_uefi_fails(self):
+        spec_obj = factories.spec({'hw:mem_encryption': 'true'})
+        self._assert_refused_with(spec_obj, "hw_firmware_type")
+
+    def test_refusal_logged_once_with_instance_uuid(self):
+        spec_obj = factories.spec({'hw:mem_encryption': 'maybe'})
+        reason = self._refusal(spec_obj).replace(
+            'No valid host was found. ', '')
+        log = self.stdlog.logger.output
+        self.assertEqual(1, log.count(reason))
+        line = [ln for ln in log.splitlines() if reason in ln][0]
+        self.assertIn('INFO', line)
+        self.assertIn(uuids.instance, line)
+
+    # Request checks
+
+    def test_pci_flavor_alias_fails(self):
+        pci_request = objects.InstancePCIRequest(
+            count=1, spec=[{'vendor_id': '10de'}], alias_name='gpu')
+        spec_obj = factories.encrypted_spec(
+            extra_specs={'pci_passthrough:alias': 'gpu:1'},
+            pci_requests=[pci_request])
+        message = self._refusal(spec_obj)
+        self.assertEqual("No valid host was found. Memory encryption "
+                         "(amd-sev) cannot be used with PCI passthrough: "
+                         "flavor alias 'gpu'", message)
+
+    def test_sriov_port_fails(self):
+        pci_request = objects.InstancePCIRequest(
+            count=1, spec=[{'physical_network': 'physnet1'}],
+            alias_name=None, requester_id=uuids.port)
+        self._assert_refused_with(
+            factories.encrypted_spec(pci_requests=[pci_request]),
+            "PCI passthrough: SR-IOV port %s" % uuids.port)
+
+    def test_vgpu_fails(self):
+        self._assert_refused_with(
+            factories.encrypted_spec(extra_specs={'resources1:VGPU': '1'}),
+            "mdev vGPU: flavor extra spec resources1:VGPU=1")
+
+    def test_non_virtio_boot_disk_fails(self):
+        self._assert_refused_with(
+            factories.encrypted_spec(image_properties={'hw_disk_bus': 'usb'}),
+            "boot disk bus 'usb' (image property hw_disk_bus)")
+
+    def test_ide_volume_fails(self):
+        objects.BuildRequest.get_by_instance_uuid(
+            self.context, uuids.instance).destroy()
+        factories.build_request(self.context, bdms=[
+            factories.volume_bdm(self.context, uuids.instance),
+            factories.volume_bdm(self.context, uuids.instance, 'ide', None,
+                                 uuids.data)])
+        self._assert_refused_with(
+            factories.encrypted_spec(),
+            "the IDE bus: volume %s (block device mapping disk_bus=ide)"
+            % uuids.data)
+
+    def test_ide_cdrom_fails(self):
+        self._assert_refused_with(
+            factories.encrypted_spec(
+                image_properties={'hw_cdrom_bus': 'ide'}),
+            "the IDE bus: image property hw_cdrom_bus=ide")
+
+    def test_every_conflict_in_one_reason(self):
+        message = self._refusal(factories.encrypted_spec(
+            extra_specs={'resources:VGPU': '1'},
+            image_properties={'hw_disk_bus': 'ide'}))
+        for words in ("mdev vGPU", "boot disk bus 'ide'",
+                      "image property hw_disk_bus=ide"):
+            self.assertIn(words, message)
+
+    def test_disabled_check_passes(self):
+        self.flags(checks=['pci_passthrough', 'boot_disk_bus', 'ide_devices'],
+                   group='sev_scheduler')
+        self.filter = filters.SEVFilter()
+        spec_obj = factories.encrypted_spec(
+            extra_specs={'resources:VGPU': '1'})
+        self.assertEqual([self.sev1, self.sev2], self._passing(spec_obj))
+
+    def test_unknown_check_name_fails_at_start(self):
+        self.flags(checks=['pci_passthrough', 'gpu_stuff'],
+                   group='sev_scheduler')
+        error = self.assertRaises(ValueError, filters.SEVFilter)
+        self.assertIn('[sev_scheduler] checks', str(error))
+        self.assertIn('gpu_stuff', str(error))
+        self.assertIn('mdev_vgpu', str(error))
+
+    def test_plain_request_with_conflicts_passes(self):
+        spec_obj = factories.spec({'resources:VGPU': '1'},
+                                  {'hw_disk_bus': 'ide'})
+        self.assertEqual(self.hosts, self._passing(spec_obj))
+
+    # Rebuild
+
+    def _hold_slot(self, rp_uuid, *traits):
+        self.placement.allocations[uuids.instance] = {
+            self.sev1.uuid: {orc.VCPU: 1},
+            rp_uuid: {orc.MEM_ENCRYPTION_CONTEXT: 1}}
+        self.placement.traits[rp_uuid] = traits
+
+    def test_rebuild_plain_image_untouched_passes(self):
+        spec_obj = factories.spec(rebuild=True)
+        self.assertEqual([self.plain], self._passing(spec_obj, [self.plain]))
+        self.assertEqual(0, self.placement.calls)
+
+    def test_rebuild_adding_encryption_without_slot_fails(self):
+        spec_obj = factories.encrypted_spec(rebuild=True)
+        message = self._refusal(spec_obj, [self.plain])
+        self.assertIn("holds no amd-sev encryption slot", message)
+        self.assertEqual(1, self.placement.calls)
+
+    def test_rebuild_same_model_child_slot_passes(self):
+        self._hold_slot(uuids.sev1_amd_sev, os_traits.HW_CPU_X86_AMD_SEV)
+        host = factories.host('sev1', self.sev1.uuid, [],
+                              ram_allocation_ratio=1.5)
+        self.assertEqual([host], self._passing(
+            factories.encrypted_spec(rebuild=True), [host]))
+        self.assertEqual(2, self.placement.calls)
+
+    def test_rebuild_same_model_root_slot_passes(self):
+        self._hold_slot(self.sev1.uuid)
+        host = factories.host('sev1', self.sev1.uuid, [])
+        self.assertEqual([host], self._passing(
+            factories.encrypted_spec(rebuild=True), [host]))
+        self.assertEqual(1, self.placement.calls)
+
+    def test_rebuild_changing_model_fails(self):
+        self._hold_slot(uuids.sev1_amd_sev, os_traits.HW_CPU_X86_AMD_SEV)
+        host = factories.host('sev1', self.sev1.uuid, [])
+        message = self._refusal(
+            factories.encrypted_spec('amd-sev-es', rebuild=True), [host])
+        self.assertIn("holds no amd-sev-es encryption slot", message)
+
+    def test_rebuild_root_slot_other_model_fails(self):
+        self._hold_slot(self.sev1.uuid)
+        host = factories.host('sev1', self.sev1.uuid, [])
+        message = self._refusal(
+            factories.encrypted_spec('amd-sev-snp', rebuild=True), [host])
+        self.assertIn("holds no amd-sev-snp encryption slot", message)
+
+    # Failures
+
+    def test_placement_down_encrypted_rebuild_fails(self):
+        self.placement.error = ks_exc.ConnectFailure('no route')
+        host = factories.host('sev1', self.sev1.uuid, [])
+        message = self._refusal(factories.encrypted_spec(rebuild=True),
+                                [host])
+        self.assertIn("could not be checked (ConnectFailure)", message)
+
+    def _break_nova_helper(self):
+        self.useFixture(fixtures.MockPatch(
+            'nova.virt.hardware.get_mem_encryption_constraint',
+            side_effect=RuntimeError('bug')))
+
+    def test_reading_fails_plain_request_passes(self):
+        self._break_nova_helper()
+        self.assertEqual(self.hosts, self._passing(factories.spec()))
+
+    def test_reading_fails_encrypted_request_fails(self):
+        self._break_nova_helper()
+        self._assert_refused_with(factories.encrypted_spec(),
+                                  "could not be checked (RuntimeError)")
+
+    def test_broken_host_state_encrypted_fails(self):
+        broken = factories.host('broken', uuids.broken)
+        broken.allocation_candidates = [{'no allocations': {}}]
+        message = self._refusal(factories.encrypted_spec(),
+                                self.hosts + [broken])
+        self.assertIn("could not be checked (KeyError)", message)
