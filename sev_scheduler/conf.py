@@ -19,11 +19,9 @@ import nova.conf
 sev_group = cfg.OptGroup(
     'sev_scheduler',
     title='SEV scheduler options',
-    help="""
-Options for the sev-scheduler plugin, which places AMD SEV, SEV-ES and SEV-SNP
-guests (``hw:mem_encryption`` / ``hw_mem_encryption``) on hosts that can run
-them and refuses requests that can never work with memory encryption.
-""")
+    help=("Options for the sev-scheduler plugin, which places AMD SEV, "
+          "SEV-ES and SEV-SNP guests on hosts that can run them and refuses "
+          "requests that can never work with memory encryption."))
 
 ALL_CHECKS = ['pci_passthrough', 'mdev_vgpu', 'boot_disk_bus', 'ide_devices']
 
@@ -86,7 +84,7 @@ def register_opts(conf):
 
 
 def list_opts():
-    return {sev_group: sev_opts}
+    return [(sev_group, sev_opts)]
 
 
 # Nova's scheduler reads its options from nova.conf.CONF: ours live there too.

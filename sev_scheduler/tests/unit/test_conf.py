@@ -1,0 +1,50 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+import os
+import tempfile
+
+from oslo_config import generator
+
+from nova import test
+
+from sev_scheduler import conf
+
+ETC = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc',
+                   'sev-scheduler')
+
+
+class ConfigTestCase(test.NoDBTestCase):
+
+    def test_committed_sample_current(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            output = os.path.join(tmp, 'sample.conf')
+            generator.main([
+                '--config-file',
+                os.path.join(ETC, 'sev-scheduler-config-generator.conf'),
+                '--output-file', output])
+            with open(output) as generated, open(os.path.join(
+                    ETC, 'sev-scheduler.conf.sample')) as committed:
+                self.assertEqual(
+                    generated.read(), committed.read(),
+                    'Run "tox -e genconfig" and commit the sample.')
+
+    def test_every_option_documented(self):
+        for group, opts in conf.list_opts():
+            self.assertEqual('sev_scheduler', group.name)
+            for opt in opts:
+                self.assertIn('Possible values', opt.help, opt.name)
+                self.assertIn('Related options', opt.help, opt.name)
+
+    def test_options_registered_with_nova(self):
+        self.assertEqual(conf.ALL_CHECKS, conf.CONF.sev_scheduler.checks)
+        self.assertFalse(conf.CONF.sev_scheduler.allow_memory_overcommit)

@@ -1,0 +1,75 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+import os
+import re
+import tempfile
+
+from oslo_config import cfg
+
+from nova import exception
+from nova import test
+from nova.tests.functional import fixtures as func_fixtures
+
+README = os.path.join(os.path.dirname(__file__), '..', '..', '..',
+                      'README.md')
+
+
+def readme_nova_conf():
+    """The README's nova.conf lines, parsed as oslo.config parses nova.conf.
+
+    :returns: {section: {option: [value, ...]}}
+    """
+    with open(README) as readme:
+        block = re.search(r'<!-- begin nova\.conf.*?```ini\n(.*?)```',
+                          readme.read(), re.S).group(1)
+    with tempfile.NamedTemporaryFile('w', suffix='.conf') as conf_file:
+        conf_file.write(block)
+        conf_file.flush()
+        sections = {}
+        cfg.ConfigParser(conf_file.name, sections).parse()
+    return sections
+
+
+def apply_readme_nova_conf(test_case):
+    """Configure Nova's scheduler with the README's lines."""
+    options = readme_nova_conf()['filter_scheduler']
+    test_case.flags(available_filters=options['available_filters'],
+                    enabled_filters=options['enabled_filters'][-1].split(','),
+                    group='filter_scheduler')
+
+
+class SchedulerServiceTestCase(test.TestCase):
+    """Nova's scheduler service, configured as the README tells operators."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(func_fixtures.PlacementFixture())
+
+    def test_readme_lines_load_sev_filter_passes(self):
+        apply_readme_nova_conf(self)
+        scheduler = self.start_service('scheduler')
+        enabled = [type(f).__name__
+                   for f in scheduler.manager.host_manager.enabled_filters]
+        self.assertIn('SEVFilter', enabled)
+        sev_filter = scheduler.manager.host_manager.filter_obj_map[
+            'SEVFilter']
+        self.assertEqual('sev_scheduler.filters', type(sev_filter).__module__)
+
+    def test_without_available_filters_line_sev_filter_fails(self):
+        # The second available_filters line is what makes the class known.
+        apply_readme_nova_conf(self)
+        self.flags(available_filters=['nova.scheduler.filters.all_filters'],
+                   group='filter_scheduler')
+        error = self.assertRaises(exception.SchedulerHostFilterNotFound,
+                                  self.start_service, 'scheduler')
+        self.assertIn('SEVFilter', error.format_message())
