@@ -12,8 +12,8 @@
 
 import itertools
 
-from nova import test
 from nova.objects import fields
+from nova import test
 
 from sev_scheduler import request as sev_request
 from sev_scheduler.tests.unit import factories

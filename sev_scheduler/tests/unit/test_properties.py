@@ -1,0 +1,175 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Properties of the filter over generated flavors, images and hosts."""
+
+import fixtures
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+from oslo_utils.fixture import uuidsentinel as uuids
+from oslo_utils import strutils
+
+from nova import context as nova_context
+from nova import exception
+from nova.objects import fields
+from nova import test
+from nova.virt import hardware
+
+from sev_scheduler import filters
+from sev_scheduler import request as sev_request
+from sev_scheduler.tests.unit import factories
+from sev_scheduler.tests.unit import test_filters
+
+BOOLEAN_TEXT = ['true', 'false', 'True', 'FALSE', '1', '0', 'yes', 'no',
+                'on', 'off', 't', 'f', 'y', 'n']
+MODELS = list(fields.MemEncryptionModel.ALL)
+
+
+def _optional(strategy):
+    return st.one_of(st.none(), strategy)
+
+
+flavor_values = _optional(st.one_of(st.sampled_from(BOOLEAN_TEXT),
+                                    st.text(max_size=8)))
+flavor_models = _optional(st.one_of(st.sampled_from(MODELS),
+                                    st.text(max_size=12)))
+image_values = _optional(st.booleans())
+image_models = _optional(st.sampled_from(MODELS))
+
+
+@st.composite
+def requests(draw):
+    """Flavor extra specs and image properties around memory encryption."""
+    extra_specs = {}
+    for key, strategy in ((sev_request.FLAVOR_KEY, flavor_values),
+                          (sev_request.FLAVOR_MODEL_KEY, flavor_models),
+                          ('pci_passthrough:alias',
+                           _optional(st.just('gpu:1'))),
+                          ('resources:VGPU', _optional(st.just('1')))):
+        value = draw(strategy)
+        if value is not None:
+            extra_specs[key] = value
+    properties = {}
+    for key, strategy in (
+            (sev_request.IMAGE_KEY, image_values),
+            (sev_request.IMAGE_MODEL_KEY, image_models),
+            ('hw_firmware_type', _optional(st.sampled_from(['uefi',
+                                                           'bios']))),
+            ('hw_firmware_stateless', _optional(st.booleans())),
+            ('hw_machine_type', _optional(st.sampled_from(
+                ['q35', 'pc', 'pc-q35-8.2']))),
+            ('hw_video_model', _optional(st.sampled_from(['none', 'vga']))),
+            ('hw_disk_bus', _optional(st.sampled_from(
+                list(fields.DiskBus.ALL)))),
+            ('hw_cdrom_bus', _optional(st.sampled_from(['ide', 'sata'])))):
+        value = draw(strategy)
+        if value is not None:
+            properties[key] = value
+    return extra_specs, properties
+
+
+@st.composite
+def hosts(draw):
+    """Hosts with and without slots, both layouts, any RAM ratio."""
+    result = []
+    for index in range(draw(st.integers(min_value=0, max_value=5))):
+        name = 'host%d' % index
+        kind = draw(st.sampled_from(['root', 'child', 'plain', 'empty']))
+        ratio = draw(st.sampled_from([None, 0.5, 1.0, 1.5, 16.0]))
+        if kind == 'plain':
+            host = factories.plain_host(name, ram_allocation_ratio=ratio)
+        elif kind == 'empty':
+            host = factories.host(name, getattr(uuids, name), [],
+                                  ram_allocation_ratio=ratio)
+        else:
+            host = factories.sev_host(name, layout=kind,
+                                      ram_allocation_ratio=ratio)
+            if draw(st.booleans()):
+                # A candidate without a slot next to the one with it.
+                host.allocation_candidates.append(
+                    factories.candidate(host.uuid))
+        result.append(host)
+    return result
+
+
+def _malformed(extra_specs):
+    value = extra_specs.get(sev_request.FLAVOR_KEY)
+    model = extra_specs.get(sev_request.FLAVOR_MODEL_KEY)
+    try:
+        if value is not None:
+            strutils.bool_from_string(value, strict=True)
+    except ValueError:
+        return True
+    return model is not None and model not in MODELS
+
+
+class FilterPropertiesTestCase(test.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        factories.build_request(nova_context.get_admin_context())
+        self.useFixture(fixtures.MockPatch(
+            'nova.scheduler.client.report.report_client_singleton',
+            return_value=test_filters.FakePlacement()))
+        self.filter = filters.SEVFilter()
+
+    @settings(max_examples=300, deadline=None)
+    @given(requests())
+    def test_reading_agrees_with_nova(self, request):
+        extra_specs, properties = request
+        flavor = factories.flavor(extra_specs)
+        image = factories.image(**properties)
+        ours = sev_request.read_encryption(flavor, image)
+        named = {extra_specs.get(sev_request.FLAVOR_MODEL_KEY),
+                 properties.get(sev_request.IMAGE_MODEL_KEY)} - {None}
+        tdx_only = named == {fields.MemEncryptionModel.INTEL_TDX}
+        try:
+            nova = hardware.get_mem_encryption_constraint(flavor, image)
+        except exception.NovaException:
+            # Nova refuses the request: so do we, unless it is TDX's.
+            self.assertEqual(not tdx_only, ours.error is not None)
+            return
+        if nova is None:
+            self.assertIsNone(ours.config)
+            if _malformed(extra_specs) and not tdx_only:
+                # Where Nova reads a malformed value as "no", we refuse.
+                self.assertIsNotNone(ours.error)
+        elif nova.model in sev_request.AMD_MODELS:
+            self.assertIsNone(ours.error)
+            self.assertEqual(nova.model, ours.model)
+        else:
+            self.assertFalse(ours.requested)
+
+    @settings(max_examples=300, deadline=None)
+    @given(requests(), hosts())
+    def test_only_slots_pass_and_only_no_valid_host_raised(self, request,
+                                                           host_states):
+        extra_specs, properties = request
+        spec_obj = factories.spec(extra_specs, properties)
+        encryption = sev_request.read_encryption(spec_obj.flavor,
+                                                 spec_obj.image)
+        try:
+            passed = list(self.filter.filter_all(list(host_states),
+                                                 spec_obj))
+        except exception.NoValidHost:
+            self.assertTrue(encryption.requested)
+            return
+        if not encryption.requested:
+            self.assertEqual(host_states, passed)
+            return
+        for host in passed:
+            self.assertTrue(host.allocation_candidates)
+            for candidate in host.allocation_candidates:
+                self.assertTrue(any(
+                    'MEM_ENCRYPTION_CONTEXT' in allocation['resources']
+                    for allocation in candidate['allocations'].values()))
