@@ -1,0 +1,149 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Nova's in-process cloud with SEV and plain fake libvirt hosts.
+
+The real API, conductor, scheduler and Placement run in process on sqlite;
+compute hosts are Nova's fake libvirt driver, each with its own domain
+capabilities (SEV or not, ``maxGuests`` slots). SEVFilter is enabled with
+the README's nova.conf lines.
+"""
+
+import copy
+import os
+import sys
+
+from oslo_utils.fixture import uuidsentinel as uuids
+from oslo_utils import versionutils
+
+from nova.tests.functional.libvirt import base
+from nova.virt.libvirt import host as libvirt_host
+
+from sev_scheduler.tests.unit import test_scheduler_service
+
+SEV_FEATURES = '''  <features>
+    <gic supported='no'/>
+    <sev supported='yes'>
+      <cbitpos>47</cbitpos>
+      <reducedPhysBits>1</reducedPhysBits>
+      <maxGuests>%(slots)d</maxGuests>
+      <maxESGuests>%(es_slots)d</maxESGuests>
+    </sev>
+  </features>'''
+NO_SEV_FEATURES = '''  <features>
+    <gic supported='no'/>
+    <sev supported='no'/>
+  </features>'''
+
+# Image properties Nova requires of an encrypted guest.
+SEV_IMAGE = {'hw_firmware_type': 'uefi', 'hw_machine_type': 'q35',
+             'hw_mem_encryption': 'True'}
+
+
+class SEVTestBase(base.ServersTestBase):
+    """A cloud where some hosts offer SEV slots and some do not."""
+
+    microversion = 'latest'
+
+    def setUp(self):
+        # The wheel installs api-paste.ini under <prefix>/etc/nova, not
+        # where the harness looks for it.
+        self.flags(api_paste_config=os.path.join(
+            sys.prefix, 'etc', 'nova', 'api-paste.ini'), group='wsgi')
+        self._features = {}
+        super().setUp()
+        self.qemu_version = versionutils.convert_version_to_int(
+            libvirt_host.MIN_QEMU_SEV_ES_VERSION)
+        self.images = {}
+        self.create_image('plain', {})
+        self.create_image('sev', SEV_IMAGE)
+        self.create_image('sev_es', dict(
+            SEV_IMAGE, hw_mem_encryption_model='amd-sev-es'))
+        self.create_image('sev_snp', dict(
+            SEV_IMAGE, hw_mem_encryption_model='amd-sev-snp',
+            hw_firmware_stateless='True'))
+        self.flavors = {
+            'plain': self._create_flavor(name='plain', memory_mb=512,
+                                         vcpu=1, disk=1),
+            'sev': self._create_flavor(
+                name='sev', memory_mb=512, vcpu=1, disk=1,
+                extra_spec={'hw:mem_encryption': 'true'}),
+        }
+
+    def _setup_scheduler_service(self):
+        test_scheduler_service.apply_readme_nova_conf(self)
+        return self.start_service('scheduler')
+
+    def create_image(self, name, properties):
+        image = copy.deepcopy(self.glance.image1)
+        image['id'] = getattr(uuids, 'image_' + name)
+        image['name'] = name
+        image['properties'] = dict(image['properties'], **properties)
+        self.glance.create(None, image)
+        self.images[name] = image['id']
+        return image['id']
+
+    def _get_connection(self, host_info=None, pci_info=None, mdev_info=None,
+                        vdpa_info=None, libvirt_version=None,
+                        qemu_version=None, hostname=None):
+        connection = super()._get_connection(
+            host_info, pci_info, mdev_info, vdpa_info, libvirt_version,
+            qemu_version, hostname)
+        connection._domain_capability_features = self._features.get(
+            hostname, NO_SEV_FEATURES)
+        return connection
+
+    def start_host(self, hostname, slots=0, es_slots=0,
+                   ram_allocation_ratio=1.0):
+        """Start a compute host offering ``slots`` SEV slots (0: no SEV)."""
+        self.libvirt.amd_sev.sev = bool(slots)
+        self.libvirt.amd_sev.sev_es = bool(es_slots)
+        self._features[hostname] = (
+            SEV_FEATURES % {'slots': slots, 'es_slots': es_slots}
+            if slots else NO_SEV_FEATURES)
+        # A new compute node takes its ratio from the initial one.
+        self.flags(initial_ram_allocation_ratio=ram_allocation_ratio)
+        return self.start_compute(hostname, qemu_version=self.qemu_version)
+
+    def boot(self, flavor='plain', image='plain', expected_state='ACTIVE',
+             **kwargs):
+        return self._create_server(
+            flavor_id=self.flavors[flavor], image_uuid=self.images[image],
+            networks='none', expected_state=expected_state, **kwargs)
+
+    def host_of(self, server):
+        server = self.admin_api.get_server(server['id'])
+        return server['OS-EXT-SRV-ATTR:host']
+
+    def fault_of(self, server):
+        """The fault message a non-admin user sees."""
+        return self.api.get_server(server['id'])['fault']['message']
+
+    def assert_refused(self, server, *words):
+        self.assertEqual('ERROR', server['status'])
+        message = self.fault_of(server)
+        self.assertIn('No valid host was found.', message)
+        for word in words:
+            self.assertIn(word, message)
+        return message
+
+    def slots_used(self, hostname, model='amd_sev'):
+        """MEM_ENCRYPTION_CONTEXT used on a host's slot provider."""
+        rps = self.placement.get(
+            '/resource_providers?name=%s_%s' % (hostname, model),
+            version='1.14').body['resource_providers']
+        if not rps:
+            return None
+        usages = self.placement.get(
+            '/resource_providers/%s/usages' % rps[0]['uuid'],
+            version='1.14').body['usages']
+        return usages.get('MEM_ENCRYPTION_CONTEXT', 0)
