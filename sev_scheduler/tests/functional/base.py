@@ -25,7 +25,9 @@ import sys
 from oslo_utils.fixture import uuidsentinel as uuids
 from oslo_utils import versionutils
 
+from nova.tests import fixtures as nova_fixtures
 from nova.tests.functional.libvirt import base
+from nova import utils
 from nova.virt.libvirt import host as libvirt_host
 
 from sev_scheduler.tests.unit import test_scheduler_service
@@ -79,6 +81,12 @@ class SEVTestBase(base.ServersTestBase):
                 extra_spec={'hw:mem_encryption': 'true'}),
         }
 
+    def restart_scheduler(self):
+        """Restart the scheduler, so that it reads changed options."""
+        self.scheduler.stop()
+        self.scheduler = self._setup_scheduler_service()
+        self.addCleanup(self.scheduler.stop)
+
     def _setup_scheduler_service(self):
         test_scheduler_service.apply_readme_nova_conf(self)
         return self.start_service('scheduler')
@@ -114,11 +122,40 @@ class SEVTestBase(base.ServersTestBase):
         self.flags(initial_ram_allocation_ratio=ram_allocation_ratio)
         return self.start_compute(hostname, qemu_version=self.qemu_version)
 
+    def create_flavor(self, name, extra_specs):
+        """A flavor with extra specs as an operator could have stored them.
+
+        Microversion 2.85, before Nova validated extra spec values: clouds
+        upgraded from older releases still hold such flavors.
+        """
+        flavor_id = self._create_flavor(name=name, memory_mb=512, vcpu=1,
+                                        disk=1)
+        with utils.temporary_mutation(self.admin_api, microversion='2.85'):
+            self.admin_api.post_extra_spec(
+                flavor_id, {'extra_specs': extra_specs})
+        self.flavors[name] = flavor_id
+        return flavor_id
+
     def boot(self, flavor='plain', image='plain', expected_state='ACTIVE',
              **kwargs):
         return self._create_server(
             flavor_id=self.flavors[flavor], image_uuid=self.images[image],
             networks='none', expected_state=expected_state, **kwargs)
+
+    def boot_with_volume(self, disk_bus, flavor='sev', image='sev',
+                         expected_state='ERROR'):
+        """Boot from an image with a data volume on ``disk_bus``."""
+        body = self._build_server(
+            image_uuid=self.images[image], flavor_id=self.flavors[flavor],
+            networks='none')
+        body['block_device_mapping_v2'] = [
+            {'boot_index': 0, 'uuid': self.images[image],
+             'source_type': 'image', 'destination_type': 'local'},
+            {'boot_index': -1, 'uuid': nova_fixtures.CinderFixture.
+             SWAP_OLD_VOL, 'source_type': 'volume',
+             'destination_type': 'volume', 'disk_bus': disk_bus}]
+        server = self.api.post_server({'server': body})
+        return self._wait_for_state_change(server, expected_state)
 
     def host_of(self, server):
         server = self.admin_api.get_server(server['id'])

@@ -29,3 +29,71 @@ class PlacementTestCase(base.SEVTestBase):
     def test_sev_image_lands_on_sev_host(self):
         server = self.boot(image='sev')
         self.assertEqual('sev1', self.host_of(server))
+        self.assertEqual(1, self.slots_used('sev1'))
+
+    def test_plain_servers_boot_on_every_host(self):
+        for host in ('sev1', 'plain1'):
+            server = self.boot(host=host)
+            self.assertEqual(host, self.host_of(server))
+        self.assertEqual(0, self.slots_used('sev1'))
+
+    def test_slots_run_out_next_sev_refused(self):
+        for _ in range(2):
+            self.assertEqual('sev1', self.host_of(self.boot(image='sev')))
+        server = self.boot(image='sev', expected_state='ERROR')
+        self.assertIn('No valid host was found', self.fault_of(server))
+        self.assertEqual(2, self.slots_used('sev1'))
+
+    def test_delete_frees_slot(self):
+        servers = [self.boot(image='sev') for _ in range(2)]
+        self._delete_server(servers[0])
+        self.assertEqual(1, self.slots_used('sev1'))
+        self.assertEqual('sev1', self.host_of(self.boot(image='sev')))
+        self.assertEqual(2, self.slots_used('sev1'))
+
+    def test_multi_create_larger_than_free_slots_refused(self):
+        body = self._build_server(
+            image_uuid=self.images['sev'], flavor_id=self.flavors['sev'],
+            networks='none')
+        body.update(min_count=3, max_count=3)
+        self.api.post_server({'server': body})
+        servers = self.api.get_servers(detail=True)
+        self.assertEqual(3, len(servers))
+        for server in servers:
+            self.assertEqual('ERROR', self._wait_for_state_change(
+                server, 'ERROR')['status'])
+        # Claims made for the first instances were given back.
+        self.assertEqual(0, self.slots_used('sev1'))
+
+
+class ModelsTestCase(base.SEVTestBase):
+    """SEV-ES requests land only on hosts offering SEV-ES."""
+
+    def setUp(self):
+        super().setUp()
+        self.start_host('sev_only', slots=4)
+        self.start_host('sev_es', slots=4, es_slots=2)
+
+    def test_sev_es_lands_on_sev_es_host(self):
+        for _ in range(2):
+            server = self.boot(image='sev_es')
+            self.assertEqual('sev_es', self.host_of(server))
+        self.assertEqual(2, self.slots_used('sev_es', 'amd_sev_es'))
+        self.boot(image='sev_es', expected_state='ERROR')
+
+
+class MemoryTestCase(base.SEVTestBase):
+    """An SEV host overcommitting memory gets plain guests only."""
+
+    def setUp(self):
+        super().setUp()
+        self.start_host('overcommitted', slots=4, ram_allocation_ratio=1.5)
+
+    def test_overcommitted_host_refuses_sev_takes_plain(self):
+        self.boot(image='sev', expected_state='ERROR')
+        self.assertEqual(0, self.slots_used('overcommitted'))
+        self.assertEqual('overcommitted', self.host_of(self.boot()))
+
+    def test_second_host_at_ratio_one_takes_sev(self):
+        self.start_host('strict', slots=4)
+        self.assertEqual('strict', self.host_of(self.boot(image='sev')))

@@ -1,0 +1,67 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+from sev_scheduler.tests.functional import base
+
+
+class RefusalTestCase(base.SEVTestBase):
+    """Requests that can never work end in ERROR with the reason."""
+
+    def setUp(self):
+        super().setUp()
+        self.start_host('sev1', slots=4)
+        self.start_host('plain1')
+
+    def test_non_virtio_boot_disk_refused(self):
+        self.create_image('sev_usb', dict(base.SEV_IMAGE, hw_disk_bus='usb'))
+        server = self.boot(image='sev_usb', expected_state='ERROR')
+        self.assert_refused(server, "Memory encryption (amd-sev) cannot be "
+                            "used with boot disk bus 'usb'")
+
+    def test_ide_cdrom_refused(self):
+        self.create_image('sev_cdrom', dict(base.SEV_IMAGE,
+                                            hw_cdrom_bus='ide'))
+        server = self.boot(image='sev_cdrom', expected_state='ERROR')
+        self.assert_refused(server, "hw_cdrom_bus=ide")
+
+    def test_ide_cdrom_check_disabled_boots(self):
+        # The refusal above is the ide_devices check's, and only its.
+        self.flags(checks=['pci_passthrough', 'mdev_vgpu', 'boot_disk_bus'],
+                   group='sev_scheduler')
+        self.restart_scheduler()
+        self.create_image('sev_cdrom', dict(base.SEV_IMAGE,
+                                            hw_cdrom_bus='ide'))
+        server = self.boot(image='sev_cdrom')
+        self.assertEqual('sev1', self.host_of(server))
+
+    def test_ide_volume_refused(self):
+        server = self.boot_with_volume('ide')
+        self.assert_refused(server, "the IDE bus: volume",
+                            "(block device mapping disk_bus=ide)")
+
+    def test_virtio_volume_boots(self):
+        server = self.boot_with_volume('virtio', expected_state='ACTIVE')
+        self.assertEqual('sev1', self.host_of(server))
+
+    def test_malformed_flavor_value_refused(self):
+        self.create_flavor('maybe', {'hw:mem_encryption': 'maybe'})
+        # Nova alone reads 'maybe' as "no" and boots it unencrypted.
+        server = self.boot(flavor='maybe', expected_state='ERROR')
+        self.assert_refused(server, "Invalid memory encryption request",
+                            "'maybe', which is neither true nor false")
+
+    def test_model_without_switch_refused(self):
+        self.create_flavor('model_only',
+                           {'hw:mem_encryption_model': 'amd-sev'})
+        server = self.boot(flavor='model_only', image='plain',
+                           expected_state='ERROR')
+        self.assert_refused(server, "memory encryption is not enabled")
