@@ -65,3 +65,41 @@ class RefusalTestCase(base.SEVTestBase):
         server = self.boot(flavor='model_only', image='plain',
                            expected_state='ERROR')
         self.assert_refused(server, "memory encryption is not enabled")
+
+
+class RebuildTestCase(base.SEVTestBase):
+    """Rebuild cannot add memory encryption, but keeps it."""
+
+    # The API casts a rebuild to the conductor: the refusal must reach the
+    # user as the server's fault, not as an API error.
+    CAST_AS_CALL = False
+
+    def setUp(self):
+        super().setUp()
+        self.start_host('sev1', slots=2)
+
+    def test_rebuild_adding_encryption_refused_keeps_image(self):
+        server = self.boot()
+        self.api.post_server_action(
+            server['id'], {'rebuild': {'imageRef': self.images['sev']}})
+        server = self._wait_for_state_change(server, 'ERROR')
+        self.assertIn("holds no amd-sev encryption slot",
+                      self.fault_of(server))
+        self.assertEqual(self.images['plain'],
+                         self.api.get_server(server['id'])['image']['id'])
+        self.assertEqual(0, self.slots_used('sev1'))
+
+    def test_rebuild_encrypted_with_own_image_works(self):
+        server = self.boot(image='sev')
+        server = self._rebuild_server(server, self.images['sev'])
+        self.assertEqual('sev1', self.host_of(server))
+        self.assertEqual(1, self.slots_used('sev1'))
+
+    def test_rebuild_changing_model_refused(self):
+        self.start_host('sev_es', slots=2, es_slots=2)
+        server = self.boot(image='sev', host='sev_es')
+        self.api.post_server_action(
+            server['id'], {'rebuild': {'imageRef': self.images['sev_es']}})
+        server = self._wait_for_state_change(server, 'ERROR')
+        self.assertIn("holds no amd-sev-es encryption slot",
+                      self.fault_of(server))
