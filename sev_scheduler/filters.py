@@ -69,7 +69,14 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
                 return filter_obj_list
             hosts = list(filter_obj_list)
             self._check_request(req, hosts)
-            return [host for host in hosts if self._host_passes(host, req)]
+            if req.is_rebuild:
+                # The instance keeps its host and slot, checked above.
+                return hosts
+            model = req.encryption.model
+            locks_memory = (req.encryption.config.needs_locked_memory and
+                            not CONF.sev_scheduler.allow_memory_overcommit)
+            return [host for host in hosts
+                    if self._host_passes(host, model, locks_memory)]
         except exception.NoValidHost:
             raise
         except Exception as error:
@@ -106,24 +113,19 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
                     "model, create a new server instead"
                     % {'model': encryption.model})
 
-    def _host_passes(self, host_state, req):
-        if req.is_rebuild:
-            # The instance keeps its host and slot, checked above.
-            return True
-        if (req.encryption.config.needs_locked_memory and
-                not CONF.sev_scheduler.allow_memory_overcommit and
-                not _ram_not_overcommitted(host_state)):
+    def _host_passes(self, host_state, model, locks_memory):
+        """O(1), no I/O: everything request-wide is decided by the caller."""
+        if locks_memory and not _ram_not_overcommitted(host_state):
             LOG.debug("%(host_state)s fails memory encryption: "
                       "ram_allocation_ratio %(ratio)s is above 1.0 and "
                       "%(model)s guests lock their memory",
-                      {'host_state': host_state, 'model': req.encryption.model,
+                      {'host_state': host_state, 'model': model,
                        'ratio': host_state.ram_allocation_ratio})
             return False
         if not self.filter_candidates(host_state, capacity.carries_slot):
             LOG.debug("%(host_state)s fails memory encryption: no free "
                       "%(model)s slot",
-                      {'host_state': host_state,
-                       'model': req.encryption.model})
+                      {'host_state': host_state, 'model': model})
             return False
         return True
 
