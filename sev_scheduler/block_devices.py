@@ -21,11 +21,6 @@ from nova import exception
 from nova import objects
 
 
-def _context(spec_obj):
-    context = spec_obj._context or nova_context.get_admin_context()
-    return context.elevated()
-
-
 def _is_move(spec_obj):
     # The conductor restricts every move but a cross-cell resize to the
     # instance's cell; a new boot has no cell yet.
@@ -45,9 +40,8 @@ def _from_cell(context, instance_uuid, cell_mapping=None):
             cell_context, instance_uuid)
 
 
-def get_for_request(spec_obj):
+def get_for_request(context, spec_obj):
     """Return the BlockDeviceMappingList of the request's instance."""
-    context = _context(spec_obj)
     uuid = spec_obj.instance_uuid
     if _is_move(spec_obj):
         return _from_cell(context, uuid, spec_obj.requested_destination.cell)

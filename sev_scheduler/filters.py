@@ -104,7 +104,7 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
                     "Memory encryption (%s) cannot be used with %s"
                     % (encryption.model, '; '.join(conflicts)))
         if req.is_rebuild and not capacity.instance_holds_slot(
-                req.spec._context, req.instance_uuid,
+                req.context, req.instance_uuid,
                 {host.uuid for host in hosts}, encryption.config):
             _refuse(req.spec, encryption.model,
                     "This rebuild asks for memory encryption (%(model)s) but "

@@ -27,6 +27,7 @@ import weakref
 
 from oslo_utils import strutils
 
+from nova import context as nova_context
 from nova import exception
 from nova import objects
 from nova.objects import fields
@@ -71,9 +72,20 @@ class Encryption:
 NOT_REQUESTED = Encryption()
 
 
+def _extra_specs(flavor):
+    return flavor.extra_specs if 'extra_specs' in flavor else {}
+
+
+def _image_of(spec_obj):
+    """The request's ImageMeta; one without properties if there is none."""
+    if spec_obj.obj_attr_is_set('image') and spec_obj.image:
+        return spec_obj.image
+    return objects.ImageMeta(properties=objects.ImageMetaProps())
+
+
 def read_encryption(flavor, image_meta):
     """Read the memory encryption asked for by a flavor and an image."""
-    extra_specs = flavor.extra_specs if 'extra_specs' in flavor else {}
+    extra_specs = _extra_specs(flavor)
     flavor_value = extra_specs.get(FLAVOR_KEY)
     flavor_model = extra_specs.get(FLAVOR_MODEL_KEY)
     image_value = image_meta.properties.get(IMAGE_KEY)
@@ -127,9 +139,8 @@ def names_encryption(spec_obj):
     through. A spec too broken to look at counts as a request too.
     """
     try:
-        extra_specs = spec_obj.flavor.extra_specs
-        props = spec_obj.image.properties if spec_obj.obj_attr_is_set(
-            'image') and spec_obj.image else objects.ImageMetaProps()
+        extra_specs = _extra_specs(spec_obj.flavor)
+        props = _image_of(spec_obj).properties
         values = [extra_specs.get(FLAVOR_KEY), props.get(IMAGE_KEY)]
         models = [extra_specs.get(FLAVOR_MODEL_KEY),
                   props.get(IMAGE_MODEL_KEY)]
@@ -149,10 +160,7 @@ class Request:
     def __init__(self, spec_obj):
         self.spec = spec_obj
         self.flavor = spec_obj.flavor
-        self.image = (
-            spec_obj.image if spec_obj.obj_attr_is_set('image') and
-            spec_obj.image else
-            objects.ImageMeta(properties=objects.ImageMetaProps()))
+        self.image = _image_of(spec_obj)
         self.encryption = read_encryption(self.flavor, self.image)
         self.is_rebuild = scheduler_utils.request_is_rebuild(spec_obj)
 
@@ -162,7 +170,7 @@ class Request:
 
     @property
     def extra_specs(self):
-        return self.flavor.extra_specs if 'extra_specs' in self.flavor else {}
+        return _extra_specs(self.flavor)
 
     @property
     def image_properties(self):
@@ -176,9 +184,15 @@ class Request:
         return pci_requests.requests if pci_requests else []
 
     @functools.cached_property
+    def context(self):
+        """An admin context for the lookups the scheduler makes itself."""
+        context = self.spec._context or nova_context.get_admin_context()
+        return context.elevated()
+
+    @functools.cached_property
     def block_device_mappings(self):
         """The request's block device mappings: one database lookup."""
-        return block_devices.get_for_request(self.spec)
+        return block_devices.get_for_request(self.context, self.spec)
 
 
 # Nova calls the filters once per instance of a multi-create with the same

@@ -40,8 +40,8 @@ class BlockDevicesTestCase(test.TestCase):
             cell_mapping=self.cell, project_id='project').create()
 
     def _buses(self, spec_obj):
-        return [bdm.disk_bus
-                for bdm in block_devices.get_for_request(spec_obj)]
+        mappings = block_devices.get_for_request(self.context, spec_obj)
+        return [bdm.disk_bus for bdm in mappings]
 
     def test_new_boot_reads_build_request(self):
         factories.build_request(self.context, bdms=[
@@ -62,7 +62,8 @@ class BlockDevicesTestCase(test.TestCase):
 
     def test_unknown_instance_raises(self):
         self.assertRaises(exception.InstanceMappingNotFound,
-                          block_devices.get_for_request, factories.spec())
+                          block_devices.get_for_request, self.context,
+                          factories.spec())
 
     def test_request_looks_up_once(self):
         build_request = factories.build_request(self.context, bdms=[
