@@ -34,6 +34,11 @@ class MovesTestCase(base.SEVTestBase):
         self.assertEqual(0, self.slots_used('sev1'))
         self.assertEqual(1, self.slots_used('sev2'))
 
+    def _disable(self, hostname):
+        service = self.admin_api.get_services(
+            host=hostname, binary='nova-compute')[0]
+        self.admin_api.put_service(service['id'], {'status': 'disabled'})
+
     def test_cold_migration(self):
         server = self._migrate_server(self.server, api=self.admin_api)
         server = self._confirm_resize(server)
@@ -45,3 +50,21 @@ class MovesTestCase(base.SEVTestBase):
         server = self._resize_server(self.server, self.flavors['sev_large'])
         server = self._confirm_resize(server)
         self._assert_on_other_sev_host(server)
+
+    def test_shelve_unshelve(self):
+        # Offload at once, freeing the host and its slot.
+        self.flags(shelved_offload_time=0)
+        self._shelve_server(self.server)
+        self.assertEqual(0, self.slots_used('sev1'))
+        self._disable('sev1')
+        server = self._unshelve_server(self.server)
+        self._assert_on_other_sev_host(server)
+
+    def test_evacuate(self):
+        service = self.admin_api.get_services(
+            host='sev1', binary='nova-compute')[0]
+        self.admin_api.put_service_force_down(service['id'], True)
+        # Since microversion 2.95 an evacuated server arrives stopped.
+        server = self._evacuate_server(self.server, expected_host='sev2')
+        self.assertEqual('SHUTOFF', server['status'])
+        self.assertEqual(1, self.slots_used('sev2'))
