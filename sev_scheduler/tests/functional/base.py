@@ -111,8 +111,12 @@ class SEVTestBase(base.ServersTestBase):
         return connection
 
     def start_host(self, hostname, slots=0, es_slots=0,
-                   ram_allocation_ratio=1.0):
-        """Start a compute host offering ``slots`` SEV slots (0: no SEV)."""
+                   ram_allocation_ratio=1.0, pci_info=None):
+        """Start a compute host offering ``slots`` SEV slots (0: no SEV).
+
+        :param pci_info: the host's fake PCI devices, a
+            ``fakelibvirt.HostPCIDevicesInfo``.
+        """
         self.libvirt.amd_sev.sev = bool(slots)
         self.libvirt.amd_sev.sev_es = bool(es_slots)
         self._features[hostname] = (
@@ -120,7 +124,8 @@ class SEVTestBase(base.ServersTestBase):
             if slots else NO_SEV_FEATURES)
         # A new compute node takes its ratio from the initial one.
         self.flags(initial_ram_allocation_ratio=ram_allocation_ratio)
-        return self.start_compute(hostname, qemu_version=self.qemu_version)
+        return self.start_compute(hostname, pci_info=pci_info,
+                                  qemu_version=self.qemu_version)
 
     def create_flavor(self, name, extra_specs):
         """A flavor with extra specs as an operator could have stored them.

@@ -10,6 +10,10 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
+from oslo_serialization import jsonutils
+
+from nova.tests.fixtures import libvirt as fakelibvirt
+
 from sev_scheduler.tests.functional import base
 
 
@@ -103,3 +107,47 @@ class RebuildTestCase(base.SEVTestBase):
         server = self._wait_for_state_change(server, 'ERROR')
         self.assertIn("holds no amd-sev-es encryption slot",
                       self.fault_of(server))
+
+
+class DevicesTestCase(base.SEVTestBase):
+    """Devices on SEV hosts that have them: only SEVFilter refuses."""
+
+    def setUp(self):
+        self.flags(group='pci', device_spec=[jsonutils.dumps(
+            {'vendor_id': fakelibvirt.PCI_VEND_ID,
+             'product_id': fakelibvirt.PCI_PROD_ID})], alias=[jsonutils.dumps(
+                 {'vendor_id': fakelibvirt.PCI_VEND_ID,
+                  'product_id': fakelibvirt.PCI_PROD_ID,
+                  'device_type': 'type-PCI', 'name': 'gpu'})])
+        self.flags(group='devices',
+                   enabled_mdev_types=[fakelibvirt.NVIDIA_11_VGPU_TYPE])
+        super().setUp()
+        self.start_host('sev_devices', slots=2, pci_info=(
+            fakelibvirt.HostPCIDevicesInfo(num_pci=1, num_pfs=0, num_vfs=0,
+                                           num_mdevcap=2)))
+        self.create_flavor('sev_gpu', {'hw:mem_encryption': 'true',
+                                       'pci_passthrough:alias': 'gpu:1'})
+        self.create_flavor('sev_vgpu', {'hw:mem_encryption': 'true',
+                                        'resources:VGPU': '1'})
+
+    def test_pci_alias_refused(self):
+        server = self.boot(flavor='sev_gpu', image='sev',
+                           expected_state='ERROR')
+        self.assertEqual(
+            "No valid host was found. Memory encryption (amd-sev) cannot be "
+            "used with PCI passthrough: flavor alias 'gpu'",
+            self.fault_of(server))
+
+    def test_pci_alias_check_disabled_boots(self):
+        # The host does have the device: the refusal is pci_passthrough's.
+        self.flags(checks=['mdev_vgpu', 'boot_disk_bus', 'ide_devices'],
+                   group='sev_scheduler')
+        self.restart_scheduler()
+        server = self.boot(flavor='sev_gpu', image='sev')
+        self.assertEqual('sev_devices', self.host_of(server))
+
+    def test_vgpu_refused(self):
+        server = self.boot(flavor='sev_vgpu', image='sev',
+                           expected_state='ERROR')
+        self.assert_refused(server, "mdev vGPU: flavor extra spec "
+                            "resources:VGPU=1")
