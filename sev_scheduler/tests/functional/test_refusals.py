@@ -13,6 +13,7 @@
 from oslo_serialization import jsonutils
 
 from nova.tests.fixtures import libvirt as fakelibvirt
+from nova.tests.functional.libvirt import base as libvirt_base
 
 from sev_scheduler.tests.functional import base
 
@@ -151,3 +152,36 @@ class DevicesTestCase(base.SEVTestBase):
                            expected_state='ERROR')
         self.assert_refused(server, "mdev vGPU: flavor extra spec "
                             "resources:VGPU=1")
+
+
+class SriovPortTestCase(base.SEVTestBase):
+    """An SR-IOV port on an SEV host with free VFs: only SEVFilter refuses."""
+
+    def setUp(self):
+        self.flags(group='pci', device_spec=[jsonutils.dumps(
+            {'vendor_id': fakelibvirt.PCI_VEND_ID, 'product_id': product,
+             'physical_network': 'physnet4'})
+            for product in (fakelibvirt.PF_PROD_ID, fakelibvirt.VF_PROD_ID)])
+        super().setUp()
+        self.neutron = self.useFixture(
+            libvirt_base.LibvirtNeutronFixture(self))
+        self.start_host('sev_sriov', slots=2, pci_info=(
+            fakelibvirt.HostPCIDevicesInfo(num_pfs=1, num_vfs=2)))
+        self.port = self.neutron.network_4_port_1['id']
+        self.neutron.create_port({'port': self.neutron.network_4_port_1})
+
+    def _boot_with_port(self, image, expected_state):
+        body = self._build_server(image_uuid=self.images[image],
+                                  flavor_id=self.flavors['plain'],
+                                  networks=[{'port': self.port}])
+        server = self.api.post_server({'server': body})
+        return self._wait_for_state_change(server, expected_state)
+
+    def test_sriov_port_refused(self):
+        server = self._boot_with_port('sev', 'ERROR')
+        self.assert_refused(server, "PCI passthrough: SR-IOV port %s"
+                            % self.port)
+
+    def test_sriov_port_plain_boots(self):
+        server = self._boot_with_port('plain', 'ACTIVE')
+        self.assertEqual('sev_sriov', self.host_of(server))
