@@ -28,6 +28,7 @@ from oslo_utils import versionutils
 from nova.tests import fixtures as nova_fixtures
 from nova.tests.functional.libvirt import base
 from nova import utils
+from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import host as libvirt_host
 
 from sev_scheduler.tests.unit import test_scheduler_service
@@ -39,8 +40,15 @@ SEV_FEATURES = '''  <features>
       <reducedPhysBits>1</reducedPhysBits>
       <maxGuests>%(slots)d</maxGuests>
       <maxESGuests>%(es_slots)d</maxESGuests>
-    </sev>
+    </sev>%(launch_security)s
   </features>'''
+SNP_LAUNCH_SECURITY = '''
+    <launchSecurity supported='yes'>
+      <enum name='sectype'>
+        <value>sev</value>
+        <value>sev-snp</value>
+      </enum>
+    </launchSecurity>'''
 NO_SEV_FEATURES = '''  <features>
     <gic supported='no'/>
     <sev supported='no'/>
@@ -110,21 +118,32 @@ class SEVTestBase(base.ServersTestBase):
             hostname, NO_SEV_FEATURES)
         return connection
 
-    def start_host(self, hostname, slots=0, es_slots=0,
+    def start_host(self, hostname, slots=0, es_slots=0, snp=False,
                    ram_allocation_ratio=1.0, pci_info=None):
         """Start a compute host offering ``slots`` SEV slots (0: no SEV).
+
+        ``es_slots`` are SEV-ES slots, or SEV-SNP slots with ``snp``: the
+        two models share the ES pool and Nova offers SNP alone when the
+        host has it.
 
         :param pci_info: the host's fake PCI devices, a
             ``fakelibvirt.HostPCIDevicesInfo``.
         """
         self.libvirt.amd_sev.sev = bool(slots)
         self.libvirt.amd_sev.sev_es = bool(es_slots)
+        self.libvirt.amd_sev.sev_snp = snp
         self._features[hostname] = (
-            SEV_FEATURES % {'slots': slots, 'es_slots': es_slots}
+            SEV_FEATURES % {'slots': slots, 'es_slots': es_slots,
+                            'launch_security': SNP_LAUNCH_SECURITY
+                            if snp else ''}
             if slots else NO_SEV_FEATURES)
         # A new compute node takes its ratio from the initial one.
         self.flags(initial_ram_allocation_ratio=ram_allocation_ratio)
+        # SEV-SNP needs stateless firmware support in libvirt.
+        libvirt_version = versionutils.convert_version_to_int(
+            libvirt_driver.MIN_LIBVIRT_STATELESS_FIRMWARE) if snp else None
         return self.start_compute(hostname, pci_info=pci_info,
+                                  libvirt_version=libvirt_version,
                                   qemu_version=self.qemu_version)
 
     def create_flavor(self, name, extra_specs):

@@ -67,12 +67,20 @@ class PlacementTestCase(base.SEVTestBase):
 
 
 class ModelsTestCase(base.SEVTestBase):
-    """SEV-ES requests land only on hosts offering SEV-ES."""
+    """SEV-ES and SEV-SNP requests land only on hosts offering the model."""
 
     def setUp(self):
         super().setUp()
         self.start_host('sev_only', slots=4)
         self.start_host('sev_es', slots=4, es_slots=2)
+        self.start_host('sev_snp', slots=4, es_slots=2, snp=True)
+
+    def test_sev_snp_lands_on_sev_snp_host(self):
+        for _ in range(2):
+            server = self.boot(image='sev_snp')
+            self.assertEqual('sev_snp', self.host_of(server))
+        self.assertEqual(2, self.slots_used('sev_snp', 'amd_sev_snp'))
+        self.boot(image='sev_snp', expected_state='ERROR')
 
     def test_sev_es_lands_on_sev_es_host(self):
         for _ in range(2):
