@@ -22,10 +22,12 @@ import copy
 import os
 import sys
 
+from oslo_serialization import jsonutils
 from oslo_utils.fixture import uuidsentinel as uuids
 from oslo_utils import versionutils
 
 from nova.tests import fixtures as nova_fixtures
+from nova.tests.fixtures import libvirt as fakelibvirt
 from nova.tests.functional.libvirt import base
 from nova import utils
 from nova.virt.libvirt import driver as libvirt_driver
@@ -88,6 +90,26 @@ class SEVTestBase(base.ServersTestBase):
                 name='sev', memory_mb=512, vcpu=1, disk=1,
                 extra_spec={'hw:mem_encryption': 'true'}),
         }
+
+    def configure_devices(self):
+        """Offer a PCI device (alias 'gpu') and vGPUs on hosts with_devices.
+
+        Call before setUp: the API reads the alias when it starts.
+        """
+        self.flags(group='pci', device_spec=[jsonutils.dumps(
+            {'vendor_id': fakelibvirt.PCI_VEND_ID,
+             'product_id': fakelibvirt.PCI_PROD_ID})], alias=[jsonutils.dumps(
+                 {'vendor_id': fakelibvirt.PCI_VEND_ID,
+                  'product_id': fakelibvirt.PCI_PROD_ID,
+                  'device_type': 'type-PCI', 'name': 'gpu'})])
+        self.flags(group='devices',
+                   enabled_mdev_types=[fakelibvirt.NVIDIA_11_VGPU_TYPE])
+
+    @staticmethod
+    def with_devices():
+        """One passthrough PCI device and two vGPU-capable GPUs."""
+        return fakelibvirt.HostPCIDevicesInfo(num_pci=1, num_pfs=0,
+                                              num_vfs=0, num_mdevcap=2)
 
     def restart_scheduler(self):
         """Restart the scheduler, so that it reads changed options."""

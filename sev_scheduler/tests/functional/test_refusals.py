@@ -114,18 +114,9 @@ class DevicesTestCase(base.SEVTestBase):
     """Devices on SEV hosts that have them: only SEVFilter refuses."""
 
     def setUp(self):
-        self.flags(group='pci', device_spec=[jsonutils.dumps(
-            {'vendor_id': fakelibvirt.PCI_VEND_ID,
-             'product_id': fakelibvirt.PCI_PROD_ID})], alias=[jsonutils.dumps(
-                 {'vendor_id': fakelibvirt.PCI_VEND_ID,
-                  'product_id': fakelibvirt.PCI_PROD_ID,
-                  'device_type': 'type-PCI', 'name': 'gpu'})])
-        self.flags(group='devices',
-                   enabled_mdev_types=[fakelibvirt.NVIDIA_11_VGPU_TYPE])
+        self.configure_devices()
         super().setUp()
-        self.start_host('sev_devices', slots=2, pci_info=(
-            fakelibvirt.HostPCIDevicesInfo(num_pci=1, num_pfs=0, num_vfs=0,
-                                           num_mdevcap=2)))
+        self.start_host('sev_devices', slots=2, pci_info=self.with_devices())
         self.create_flavor('sev_gpu', {'hw:mem_encryption': 'true',
                                        'pci_passthrough:alias': 'gpu:1'})
         self.create_flavor('sev_vgpu', {'hw:mem_encryption': 'true',

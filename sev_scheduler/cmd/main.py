@@ -1,0 +1,39 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""``sev-scheduler``: the operator's command line, built on cliff."""
+
+import sys
+
+from cliff import app
+from cliff import commandmanager
+import pbr.version
+
+
+class SEVSchedulerApp(app.App):
+
+    def __init__(self):
+        super().__init__(
+            description='Tools for the sev-scheduler Nova plugin.',
+            version=pbr.version.VersionInfo(
+                'sev-scheduler').version_string(),
+            command_manager=commandmanager.CommandManager(
+                'sev_scheduler.commands'),
+            deferred_help=True)
+
+
+def main(argv=None):
+    return SEVSchedulerApp().run(sys.argv[1:] if argv is None else argv)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
