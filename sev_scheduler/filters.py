@@ -21,6 +21,7 @@ from sev_scheduler import capacity
 from sev_scheduler import checks
 from sev_scheduler import conf
 from sev_scheduler import request as sev_request
+from sev_scheduler import verdict
 
 LOG = logging.getLogger(__name__)
 CONF = conf.CONF
@@ -94,15 +95,11 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
     def _check_request(self, req, hosts):
         """Refuse the whole request if it can never work; no-op otherwise."""
         encryption = req.encryption
-        if encryption.error:
-            _refuse(req.spec, None,
-                    "Invalid memory encryption request: %s" % encryption.error)
-        conflicts = [conflict for check in self._checks
-                     for conflict in check.conflicts(req)]
-        if conflicts:
-            _refuse(req.spec, encryption.model,
-                    "Memory encryption (%s) cannot be used with %s"
-                    % (encryption.model, '; '.join(conflicts)))
+        # An invalid request is refused before any check looks it up.
+        reason = (verdict.invalid_reason(req) or
+                  verdict.conflict_reason(req, self._checks))
+        if reason:
+            _refuse(req.spec, encryption.model, reason)
         if req.is_rebuild and not capacity.instance_holds_slot(
                 req.context, req.instance_uuid,
                 {host.uuid for host in hosts}, encryption.config):

@@ -157,8 +157,14 @@ def names_encryption(spec_obj):
 class Request:
     """One scheduling request, as far as memory encryption is concerned."""
 
-    def __init__(self, spec_obj):
+    def __init__(self, spec_obj, block_device_mappings=None):
+        """Read ``spec_obj``.
+
+        :param block_device_mappings: the request's mappings when the caller
+            has them (offline, without a database); looked up otherwise.
+        """
         self.spec = spec_obj
+        self._block_device_mappings = block_device_mappings
         self.flavor = spec_obj.flavor
         self.image = _image_of(spec_obj)
         self.encryption = read_encryption(self.flavor, self.image)
@@ -189,10 +195,13 @@ class Request:
         context = self.spec._context or nova_context.get_admin_context()
         return context.elevated()
 
-    @functools.cached_property
+    @property
     def block_device_mappings(self):
         """The request's block device mappings: one database lookup."""
-        return block_devices.get_for_request(self.context, self.spec)
+        if self._block_device_mappings is None:
+            self._block_device_mappings = block_devices.get_for_request(
+                self.context, self.spec)
+        return self._block_device_mappings
 
 
 # Nova calls the filters once per instance of a multi-create with the same

@@ -25,11 +25,10 @@ from sev_scheduler.tests.unit import factories
 
 
 def _request(bdms=(), **kwargs):
-    request = sev_request.Request(factories.encrypted_spec(**kwargs))
     # The lookup itself is tested in test_block_devices.
-    request.block_device_mappings = objects.BlockDeviceMappingList(
-        objects=list(bdms))
-    return request
+    return sev_request.Request(
+        factories.encrypted_spec(**kwargs),
+        objects.BlockDeviceMappingList(objects=list(bdms)))
 
 
 def _bdm(disk_bus, boot_index=0, volume_id=uuids.volume):

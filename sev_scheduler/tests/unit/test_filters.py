@@ -193,6 +193,14 @@ class SEVFilterTestCase(test.TestCase):
             spec_obj, "Invalid memory encryption request",
             "hw:mem_encryption extra spec is 'maybe'")
 
+    def test_invalid_request_refused_before_lookups(self):
+        # No BuildRequest to read: the checks must not even look.
+        objects.BuildRequest.get_by_instance_uuid(
+            self.context, uuids.instance).destroy()
+        self._assert_refused_with(
+            factories.spec({'hw:mem_encryption': 'maybe'}),
+            "Invalid memory encryption request")
+
     def test_unknown_model_fails(self):
         self._assert_refused_with(
             factories.encrypted_spec('amd-sev-xx'),
