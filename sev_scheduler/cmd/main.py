@@ -13,6 +13,7 @@
 """``sev-scheduler``: the operator's command line, built on cliff."""
 
 import sys
+import warnings
 
 from cliff import app
 from cliff import commandmanager
@@ -32,6 +33,9 @@ class SEVSchedulerApp(app.App):
 
 
 def main(argv=None):
+    # Nova imports eventlet, which warns on every import: not the
+    # operator's business.
+    warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
     return SEVSchedulerApp().run(sys.argv[1:] if argv is None else argv)
 
 

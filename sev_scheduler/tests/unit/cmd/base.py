@@ -1,0 +1,43 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+import contextlib
+import io
+import os
+
+import fixtures
+
+from nova import test
+
+from sev_scheduler.cmd import main
+
+
+class CommandTestCase(test.NoDBTestCase):
+    """Runs ``sev-scheduler`` as an operator would, output captured."""
+
+    def run_command(self, *argv):
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(stdout), \
+                contextlib.redirect_stderr(stderr):
+            try:
+                status = main.main(list(argv))
+            except SystemExit as error:
+                # argparse's way out of a usage error.
+                status = error.code
+        self.assertNotIn('Traceback', stdout.getvalue() + stderr.getvalue())
+        return status, stdout.getvalue(), stderr.getvalue()
+
+    def write_file(self, name, text):
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path, name)
+        with open(path, 'w') as file:
+            file.write(text)
+        return path

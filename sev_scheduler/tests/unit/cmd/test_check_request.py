@@ -1,0 +1,135 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+import json
+
+from sev_scheduler.tests.unit.cmd import base
+
+UEFI = ('--image-property', 'hw_firmware_type=uefi')
+
+
+class CheckRequestTestCase(base.CommandTestCase):
+
+    def _check(self, *argv):
+        status, out, err = self.run_command('check-request', '-f', 'json',
+                                            *argv)
+        return status, (json.loads(out) if out else None), err
+
+    def test_plain_request_scheduled(self):
+        status, result, _ = self._check()
+        self.assertEqual(0, status)
+        self.assertEqual({'Encrypted': 'no', 'Model': '-',
+                          'Verdict': 'would be scheduled', 'Reasons': []},
+                         result)
+
+    def test_encrypted_request_scheduled(self):
+        status, result, _ = self._check(
+            '--extra-spec', 'hw:mem_encryption=true',
+            '--extra-spec', 'hw:mem_encryption_model=amd-sev-es', *UEFI)
+        self.assertEqual(0, status)
+        self.assertEqual('amd-sev-es', result['Model'])
+        self.assertEqual('would be scheduled', result['Verdict'])
+
+    def test_pci_alias_without_definition_refused(self):
+        status, result, _ = self._check(
+            '--extra-spec', 'hw:mem_encryption=true',
+            '--extra-spec', 'pci_passthrough:alias=gpu:1',
+            '--image-property', 'hw_cdrom_bus=ide', *UEFI)
+        self.assertEqual(2, status)
+        self.assertEqual(
+            ["Memory encryption (amd-sev) cannot be used with PCI "
+             "passthrough: flavor alias 'gpu'; the IDE bus: image property "
+             "hw_cdrom_bus=ide"], result['Reasons'])
+
+    def test_every_reason_listed(self):
+        status, result, _ = self._check(
+            '--extra-spec', 'hw:mem_encryption=true',
+            '--extra-spec', 'resources:VGPU=1')
+        self.assertEqual(2, status)
+        self.assertEqual(2, len(result['Reasons']))
+        self.assertIn("hw_firmware_type", result['Reasons'][0])
+        self.assertIn("mdev vGPU", result['Reasons'][1])
+
+    def test_malformed_value_refused(self):
+        status, result, _ = self._check('--extra-spec',
+                                        'hw:mem_encryption=maybe')
+        self.assertEqual(2, status)
+        self.assertIn("'maybe', which is neither true nor false",
+                      result['Reasons'][0])
+
+    def test_flavor_and_image_json(self):
+        flavor = self.write_file('flavor.json', json.dumps(
+            {'name': 'm1.sev', 'properties': {
+                'hw:mem_encryption': 'true',
+                'hw:mem_encryption_model': 'amd-sev-snp'}}))
+        image = self.write_file('image.json', json.dumps(
+            {'name': 'ubuntu', 'properties': {
+                'hw_firmware_type': 'uefi',
+                'hw_firmware_stateless': 'True', 'hw_disk_bus': 'usb'}}))
+        status, result, _ = self._check('--flavor-json', flavor,
+                                        '--image-json', image)
+        self.assertEqual(2, status)
+        self.assertEqual('amd-sev-snp', result['Model'])
+        self.assertIn("boot disk bus 'usb'", result['Reasons'][0])
+
+    def test_older_client_property_string(self):
+        flavor = self.write_file('flavor.json', json.dumps(
+            {'name': 'm1.sev', 'properties':
+             "hw:mem_encryption='true', pci_passthrough:alias='gpu:2'"}))
+        status, result, _ = self._check('--flavor-json', flavor, *UEFI)
+        self.assertEqual(2, status)
+        self.assertIn("flavor alias 'gpu'", result['Reasons'][0])
+
+    def test_command_line_wins_over_json(self):
+        flavor = self.write_file('flavor.json', json.dumps(
+            {'properties': {'hw:mem_encryption': 'true'}}))
+        status, result, _ = self._check(
+            '--flavor-json', flavor, '--extra-spec', 'hw:mem_encryption=no')
+        self.assertEqual(0, status)
+        self.assertEqual('no', result['Encrypted'])
+
+    def test_table_lists_reasons_one_per_line(self):
+        status, out, _ = self.run_command(
+            'check-request', '--extra-spec', 'hw:mem_encryption=true',
+            '--extra-spec', 'resources:VGPU=1')
+        self.assertEqual(2, status)
+        self.assertIn('| Verdict   | refused', out)
+        self.assertNotIn('["', out)
+
+    def _do_test_bad_input(self, argv, words):
+        status, out, err = self.run_command('check-request', *argv)
+        self.assertNotEqual(0, status)
+        self.assertEqual('', out)
+        self.assertIn(words, err)
+
+    def test_missing_file_fails(self):
+        self._do_test_bad_input(['--flavor-json', '/nonexistent.json'],
+                                'cannot read the flavor JSON')
+
+    def test_broken_json_fails(self):
+        self._do_test_bad_input(
+            ['--image-json', self.write_file('i.json', '{"properties": ')],
+            'is not valid JSON')
+
+    def test_json_not_an_object_fails(self):
+        self._do_test_bad_input(
+            ['--image-json', self.write_file('i.json', '[1, 2]')],
+            'is not an object')
+
+    def test_invalid_image_property_fails(self):
+        self._do_test_bad_input(['--image-property', 'hw_disk_bus=bogus'],
+                                'image property hw_disk_bus=bogus is not '
+                                'valid for Nova')
+
+    def test_key_without_value_fails(self):
+        self._do_test_bad_input(['--extra-spec', 'hw:mem_encryption'],
+                                'expected KEY=VALUE')
