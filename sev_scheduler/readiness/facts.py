@@ -1,0 +1,181 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""What a compute host tells about its SEV readiness, read from its files.
+
+Each fact is read on its own: one that cannot be read carries the reason,
+in words, and the others are still read. Paths follow what Nova's libvirt
+driver reads (``nova.virt.libvirt.host``), under a root that tests and
+operators can move.
+"""
+
+import dataclasses
+import os
+import sys
+
+from lxml import etree
+from oslo_concurrency import processutils
+from oslo_config import cfg
+
+import nova.conf.compute
+import nova.conf.libvirt
+from nova import exception
+from nova.virt.libvirt import config as libvirt_config
+from nova.virt.libvirt import host as libvirt_host
+
+KERNEL_MODELS = ('sev', 'sev_es', 'sev_snp')
+# Nova's paths, relative to /sys.
+_SYS = '/sys/'
+KERNEL_PARAMETER = libvirt_host.SEV_KERNEL_PARAM_FILE[len(_SYS):]
+MISC_CAPACITY = libvirt_host.MISC_CONTROL_GROUP_CAPACITY_FILE[len(_SYS):]
+MACHINE_SLICE_MEMORY_MAX = 'fs/cgroup/machine.slice/memory.max'
+REMOVED_LIBVIRT_OPTIONS = ('num_memory_encrypted_guests',)
+
+
+@dataclasses.dataclass
+class Fact:
+    """A value read from the host, or why it could not be read."""
+
+    value: object = None
+    error: str | None = None
+
+
+def domain_capabilities(path):
+    """libvirt's domain capabilities from a file, stdin ('-') or virsh."""
+    try:
+        if path is None:
+            text, _err = processutils.execute('virsh', 'domcapabilities')
+        elif path == '-':
+            text = sys.stdin.read()
+        else:
+            with open(path) as xml_file:
+                text = xml_file.read()
+    except (OSError, processutils.ProcessExecutionError) as error:
+        where = path or '"virsh domcapabilities"'
+        return Fact(error='cannot read domain capabilities from %s: %s'
+                    % (where, getattr(error, 'strerror', None) or error))
+    caps = libvirt_config.LibvirtConfigDomainCaps()
+    try:
+        # Bytes: lxml refuses a str that declares its encoding.
+        caps.parse_str(text.encode())
+    except etree.Error as error:
+        return Fact(error='the domain capabilities are not valid XML: %s'
+                    % error)
+    except exception.InvalidInput as error:
+        return Fact(error='not libvirt domain capabilities: %s'
+                    % error.format_message())
+    return Fact(caps)
+
+
+def kernel_parameters(sysfs_root):
+    """kvm_amd's sev, sev_es, sev_snp: True, False, or None if absent."""
+    values = {}
+    for model in KERNEL_MODELS:
+        path = os.path.join(sysfs_root, KERNEL_PARAMETER % model)
+        try:
+            with open(path) as parameter:
+                text = parameter.read().strip()
+        except FileNotFoundError:
+            values[model] = None
+            continue
+        except OSError as error:
+            return Fact(error='cannot read %s: %s' % (path, error.strerror))
+        if text not in ('Y', 'N', '1', '0'):
+            return Fact(error='%s holds %r, not Y, N, 1 or 0' % (path, text))
+        values[model] = text in ('Y', '1')
+    return Fact(values)
+
+
+def misc_capacity(sysfs_root):
+    """The misc cgroup's capacity per resource ({'sev': 509, ...}), if any."""
+    path = os.path.join(sysfs_root, MISC_CAPACITY)
+    try:
+        with open(path) as capacity:
+            lines = capacity.read().splitlines()
+    except FileNotFoundError:
+        return Fact({})
+    except OSError as error:
+        return Fact(error='cannot read %s: %s' % (path, error.strerror))
+    try:
+        return Fact({name: int(count) for name, count in
+                     (line.split() for line in lines if line.strip())})
+    except ValueError:
+        return Fact(error='%s is not "<resource> <count>" lines' % path)
+
+
+def machine_slice_memory_max(sysfs_root):
+    """machine.slice's memory limit in bytes; None when unlimited."""
+    path = os.path.join(sysfs_root, MACHINE_SLICE_MEMORY_MAX)
+    try:
+        with open(path) as limit:
+            text = limit.read().strip()
+    except FileNotFoundError:
+        return Fact(None)
+    except OSError as error:
+        return Fact(error='cannot read %s: %s' % (path, error.strerror))
+    if text == 'max':
+        return Fact(None)
+    try:
+        return Fact(int(text))
+    except ValueError:
+        return Fact(error='%s holds %r, not a number of bytes' % (path, text))
+
+
+@dataclasses.dataclass
+class NovaConf:
+    """The options of nova.conf the checks read, as Nova reads them."""
+
+    conf: cfg.ConfigOpts
+    removed: list
+
+
+def nova_conf(paths):
+    """nova.conf files, later ones winning, read with Nova's own options."""
+    conf = cfg.ConfigOpts()
+    conf.register_opts(nova.conf.compute.ALL_OPTS)
+    conf.register_opts(nova.conf.libvirt.ALL_OPTS, group='libvirt')
+    try:
+        conf(args=[], project='nova', default_config_files=paths,
+             default_config_dirs=[])
+        removed = []
+        for path in paths:
+            sections = {}
+            cfg.ConfigParser(path, sections).parse()
+            removed += ['[libvirt] %s (in %s)' % (name, path)
+                        for name in REMOVED_LIBVIRT_OPTIONS
+                        if name in sections.get('libvirt', {})]
+        # Read each value now, so that a bad one is reported here.
+        for name in ('ram_allocation_ratio', 'initial_ram_allocation_ratio',
+                     'reserved_host_memory_mb'):
+            getattr(conf, name)
+        conf.libvirt.hw_machine_type
+    except (cfg.Error, ValueError, OSError) as error:
+        return Fact(error='cannot read nova.conf (%s): %s'
+                    % (', '.join(paths), error))
+    return Fact(NovaConf(conf, removed))
+
+
+@dataclasses.dataclass
+class HostFacts:
+    domain_capabilities: Fact
+    kernel: Fact
+    misc_capacity: Fact
+    machine_slice_memory_max: Fact
+    nova_conf: Fact
+
+
+def read(domcapabilities, sysfs_root, nova_conf_paths):
+    return HostFacts(domain_capabilities(domcapabilities),
+                     kernel_parameters(sysfs_root),
+                     misc_capacity(sysfs_root),
+                     machine_slice_memory_max(sysfs_root),
+                     nova_conf(nova_conf_paths))
