@@ -15,13 +15,12 @@ import io
 import os
 
 import fixtures
-
-from nova import test
+import testtools
 
 from sev_scheduler.cmd import main
 
 
-class CommandTestCase(test.NoDBTestCase):
+class CommandTestCase(testtools.TestCase):
     """Runs ``sev-scheduler`` as an operator would, output captured."""
 
     def run_command(self, *argv):

@@ -1,0 +1,115 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Encryption slots per host and model, read from Placement.
+
+A few calls whatever the size of the cloud: one listing of the providers
+with each model's trait (the compute node's root provider before Nova
+2025.2, a ``<node>_<model>`` child provider since), and one allocation
+candidates query whose provider summaries give capacity and usage of every
+provider in a tree with a free slot. Only providers in a tree without any
+free slot are asked for their inventory and usage one by one.
+"""
+
+import collections
+
+from keystoneauth1 import exceptions as ks_exc
+import os_resource_classes as orc
+
+from nova.virt import hardware
+
+from sev_scheduler import request as sev_request
+
+PLACEMENT_VERSION = '1.39'
+MODEL_TRAITS = {model: hardware.MemEncryptionConfig.create(model)
+                .required_trait for model in sev_request.AMD_MODELS}
+SLOT = orc.MEM_ENCRYPTION_CONTEXT
+
+Slots = collections.namedtuple('Slots', ['host', 'model', 'total', 'used'])
+
+
+class PlacementError(Exception):
+    """Placement could not be read; the message says why."""
+
+
+class Placement:
+    """GETs against Placement through a keystoneauth Adapter, counted."""
+
+    def __init__(self, adapter):
+        self.adapter = adapter
+        self.calls = 0
+
+    def get(self, url):
+        self.calls += 1
+        try:
+            response = self.adapter.get(url, microversion=PLACEMENT_VERSION,
+                                        raise_exc=False)
+        except ks_exc.ClientException as error:
+            raise PlacementError('cannot reach Placement: %s' % error)
+        if response.status_code != 200:
+            raise PlacementError('Placement answered %s to GET %s: %s' % (
+                response.status_code, url, response.text[:200]))
+        return response.json()
+
+
+def _host_name(provider, model):
+    # Nova names slot providers '<nodename>_<model>' (amd_sev, ...).
+    suffix = '_' + model.replace('-', '_')
+    name = provider['name']
+    if provider['uuid'] != provider['root_provider_uuid'] and (
+            name.endswith(suffix)):
+        return name[:-len(suffix)]
+    return name
+
+
+def _capacity(inventory):
+    return int((inventory['total'] - inventory['reserved']) *
+               inventory['allocation_ratio'])
+
+
+def read(placement):
+    """[Slots] for every provider holding slots, by host and model."""
+    providers = []
+    for model, trait in MODEL_TRAITS.items():
+        listing = placement.get('/resource_providers?required=%s' % trait)
+        providers += [(provider, model)
+                      for provider in listing['resource_providers']]
+    if not providers:
+        return []
+    summaries = placement.get(
+        '/allocation_candidates?resources=%s:1' % SLOT)['provider_summaries']
+    slots = []
+    for provider, model in providers:
+        summary = summaries.get(provider['uuid'], {}).get('resources', {})
+        if SLOT in summary:
+            total, used = summary[SLOT]['capacity'], summary[SLOT]['used']
+        else:
+            # Its tree has no free slot of any model, or it has no slots.
+            inventory = placement.get('/resource_providers/%s/inventories'
+                                      % provider['uuid'])['inventories']
+            if SLOT not in inventory:
+                continue
+            total = _capacity(inventory[SLOT])
+            used = placement.get('/resource_providers/%s/usages'
+                                 % provider['uuid'])['usages'].get(SLOT, 0)
+        slots.append(Slots(_host_name(provider, model), model, total, used))
+    return sorted(slots)
+
+
+def totals(slots):
+    """[Slots] per model for the whole cloud, host '(cloud)'."""
+    by_model = collections.defaultdict(lambda: [0, 0])
+    for row in slots:
+        by_model[row.model][0] += row.total
+        by_model[row.model][1] += row.used
+    return [Slots('(cloud)', model, total, used)
+            for model, (total, used) in sorted(by_model.items())]

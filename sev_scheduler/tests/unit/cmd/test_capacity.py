@@ -1,0 +1,131 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+import json
+import os
+
+import fixtures
+import os_traits
+from oslo_utils.fixture import uuidsentinel as uuids
+
+from sev_scheduler import cloud_capacity
+from sev_scheduler.tests.unit.cmd import base
+from sev_scheduler.tests.unit import placement_server
+
+SLOT = 'MEM_ENCRYPTION_CONTEXT'
+HOST = {'VCPU': 64, 'MEMORY_MB': 262144}
+
+
+class CapacityTestCase(base.CommandTestCase):
+    """``sev-scheduler capacity`` against a real Placement, both layouts."""
+
+    def setUp(self):
+        super().setUp()
+        self.placement = self.useFixture(placement_server.PlacementServer())
+        place = self.placement
+        # Before Nova 2025.2: slots on the compute node's root provider.
+        legacy = place.provider('legacy', dict(HOST, **{SLOT: 15}),
+                                [os_traits.HW_CPU_X86_AMD_SEV])
+        # Since: a child provider per model.
+        new = place.provider('new', HOST)
+        new_sev = place.provider('new_amd_sev', {SLOT: 10},
+                                 [os_traits.HW_CPU_X86_AMD_SEV], parent=new)
+        new_es = place.provider('new_amd_sev_es', {SLOT: 5},
+                                [os_traits.HW_CPU_X86_AMD_SEV_ES], parent=new)
+        # A host whose only slots are all taken.
+        full = place.provider('full', HOST)
+        full_snp = place.provider('full_amd_sev_snp', {SLOT: 2},
+                                  [os_traits.HW_CPU_X86_AMD_SEV_SNP],
+                                  parent=full)
+        place.provider('plain', HOST)
+        place.allocate(uuids.vm1, {legacy: {'VCPU': 1, SLOT: 1}})
+        place.allocate(uuids.vm2, {new: {'VCPU': 1}, new_sev: {SLOT: 1}})
+        place.allocate(uuids.vm3, {new: {'VCPU': 1}, new_es: {SLOT: 1}})
+        place.allocate(uuids.vm4, {new: {'VCPU': 1}, new_es: {SLOT: 1}})
+        for vm in (uuids.vm5, uuids.vm6):
+            place.allocate(vm, {full: {'VCPU': 1}, full_snp: {SLOT: 1}})
+
+    def _clouds_yaml(self):
+        path = self.write_file('clouds.yaml', json.dumps({'clouds': {
+            'test': {'auth_type': 'admin_token',
+                     'auth': {'endpoint': self.placement.endpoint,
+                              'token': 'admin'}}}}))
+        self.useFixture(fixtures.EnvironmentVariable(
+            'OS_CLIENT_CONFIG_FILE', path))
+
+    def _capacity(self, *argv):
+        status, out, err = self.run_command('capacity', '-f', 'json', *argv)
+        self.assertEqual(0, status, err)
+        return [(row['Host'], row['Model'], row['Total'], row['Used'],
+                 row['Free']) for row in json.loads(out)]
+
+    EXPECTED = [
+        ('full', 'amd-sev-snp', 2, 2, 0),
+        ('legacy', 'amd-sev', 15, 1, 14),
+        ('new', 'amd-sev', 10, 1, 9),
+        ('new', 'amd-sev-es', 5, 2, 3),
+        ('(cloud)', 'amd-sev', 25, 2, 23),
+        ('(cloud)', 'amd-sev-es', 5, 2, 3),
+        ('(cloud)', 'amd-sev-snp', 2, 2, 0),
+    ]
+
+    def test_clouds_yaml_both_layouts(self):
+        self._clouds_yaml()
+        self.assertEqual(self.EXPECTED, self._capacity('--os-cloud', 'test'))
+
+    def test_nova_conf_placement_section(self):
+        conf = self.write_file('nova.conf', (
+            '[placement]\nauth_type = admin_token\nendpoint = %s\n'
+            'token = admin\n' % self.placement.endpoint))
+        self.assertEqual(self.EXPECTED, self._capacity('--nova-conf', conf))
+
+    def test_few_calls_whatever_the_hosts(self):
+        for index in range(20):
+            root = self.placement.provider('extra%d' % index, HOST)
+            self.placement.provider('extra%d_amd_sev' % index, {SLOT: 4},
+                                    [os_traits.HW_CPU_X86_AMD_SEV],
+                                    parent=root)
+        placement = cloud_capacity.Placement(self.placement.client)
+        slots = cloud_capacity.read(placement)
+        self.assertEqual(24, len(slots))
+        # Three trait listings, one candidates query, and two calls for
+        # the one provider whose tree has no free slot.
+        self.assertEqual(6, placement.calls)
+
+    def test_placement_unreachable_fails(self):
+        conf = self.write_file('nova.conf', (
+            '[placement]\nauth_type = admin_token\n'
+            'endpoint = http://127.0.0.1:9/\ntoken = admin\n'))
+        status, out, err = self.run_command('capacity', '--nova-conf', conf)
+        self.assertNotEqual(0, status)
+        self.assertEqual('', out)
+        self.assertIn('cannot reach Placement', err)
+
+    def test_bad_credentials_fail(self):
+        conf = self.write_file('nova.conf', (
+            '[placement]\nauth_type = admin_token\nendpoint = %s\n'
+            'token = nobody\n' % self.placement.endpoint))
+        status, out, err = self.run_command('capacity', '--nova-conf', conf)
+        self.assertNotEqual(0, status)
+        self.assertIn('Placement answered 403', err)
+
+    def test_unknown_cloud_fails(self):
+        self._clouds_yaml()
+        status, out, err = self.run_command('capacity', '--os-cloud', 'nope')
+        self.assertNotEqual(0, status)
+        self.assertIn('cannot authenticate', err)
+
+    def test_missing_nova_conf_fails(self):
+        status, out, err = self.run_command('capacity', '--nova-conf',
+                                            os.path.join('/nonexistent'))
+        self.assertNotEqual(0, status)
+        self.assertIn('cannot use [placement]', err)
