@@ -73,6 +73,10 @@ def domain_capabilities(path):
     except exception.InvalidInput as error:
         return Fact(error='not libvirt domain capabilities: %s'
                     % error.format_message())
+    except (TypeError, ValueError) as error:
+        # Nova's parser reads numbers with int(), empty ones included.
+        return Fact(error='the domain capabilities hold a bad value: %s'
+                    % error)
     return Fact(caps)
 
 

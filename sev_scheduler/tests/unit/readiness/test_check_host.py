@@ -175,6 +175,17 @@ class CheckHostTestCase(base.CommandTestCase):
         status, results = self._check_host(domcapabilities='-')
         self.assertEqual(0, status)
 
+    def test_without_virsh_fails(self):
+        self.useFixture(fixtures.EnvironmentVariable(
+            'PATH', self.useFixture(fixtures.TempDir()).path))
+        status, out, err = self.run_command(
+            'check-host', '-f', 'value', '-c', 'Details',
+            '--sysfs-root', _input('ready', 'sys'),
+            '--nova-conf', _input('ready', 'nova.conf'))
+        self.assertEqual(2, status)
+        self.assertIn('cannot read domain capabilities from "virsh '
+                      'domcapabilities"', out)
+
     def test_missing_inputs_fail(self):
         status, results = self._check_host(
             domcapabilities='/nonexistent.xml', nova_conf='/nonexistent.conf')
