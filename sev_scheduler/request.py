@@ -35,17 +35,14 @@ from nova.scheduler import utils as scheduler_utils
 from nova.virt import hardware
 
 from sev_scheduler import block_devices
+from sev_scheduler import capacity
 
 FLAVOR_KEY = 'hw:mem_encryption'
 FLAVOR_MODEL_KEY = 'hw:mem_encryption_model'
 IMAGE_KEY = 'hw_mem_encryption'
 IMAGE_MODEL_KEY = 'hw_mem_encryption_model'
 
-AMD_MODELS = (
-    fields.MemEncryptionModel.AMD_SEV,
-    fields.MemEncryptionModel.AMD_SEV_ES,
-    fields.MemEncryptionModel.AMD_SEV_SNP,
-)
+AMD_MODELS = capacity.AMD_MODELS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,7 +88,8 @@ def read_encryption(flavor, image_meta):
     image_value = image_meta.properties.get(IMAGE_KEY)
     image_model = image_meta.properties.get(IMAGE_MODEL_KEY)
 
-    named_models = {m for m in (flavor_model, image_model) if m is not None}
+    # An empty model is no model, as Nova reads it (the default applies).
+    named_models = {m for m in (flavor_model, image_model) if m}
     if named_models == {fields.MemEncryptionModel.INTEL_TDX}:
         # Another vendor's technology: not ours to accept or refuse.
         return NOT_REQUESTED
@@ -104,8 +102,7 @@ def read_encryption(flavor, image_meta):
             return Encryption(error=(
                 "the flavor's %s extra spec is %r, which is neither true "
                 "nor false" % (FLAVOR_KEY, flavor_value)))
-    if (flavor_model is not None and
-            flavor_model not in fields.MemEncryptionModel.ALL):
+    if flavor_model and flavor_model not in fields.MemEncryptionModel.ALL:
         return Encryption(error=(
             "the flavor's %s extra spec is %r, which is not a memory "
             "encryption model (allowed: %s)" % (
@@ -165,6 +162,8 @@ class Request:
         """
         self.spec = spec_obj
         self._block_device_mappings = block_device_mappings
+        # Set by capacity.view() when a filter or weigher needs it.
+        self.slot_view = None
         self.flavor = spec_obj.flavor
         self.image = _image_of(spec_obj)
         self.encryption = read_encryption(self.flavor, self.image)

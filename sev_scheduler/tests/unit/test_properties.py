@@ -110,7 +110,7 @@ def _malformed(extra_specs):
             strutils.bool_from_string(value, strict=True)
     except ValueError:
         return True
-    return model is not None and model not in MODELS
+    return bool(model) and model not in MODELS
 
 
 class FilterPropertiesTestCase(test.TestCase):
@@ -131,7 +131,7 @@ class FilterPropertiesTestCase(test.TestCase):
         image = factories.image(**properties)
         ours = sev_request.read_encryption(flavor, image)
         named = {extra_specs.get(sev_request.FLAVOR_MODEL_KEY),
-                 properties.get(sev_request.IMAGE_MODEL_KEY)} - {None}
+                 properties.get(sev_request.IMAGE_MODEL_KEY)} - {None, ''}
         tdx_only = named == {fields.MemEncryptionModel.INTEL_TDX}
         try:
             nova = hardware.get_mem_encryption_constraint(flavor, image)

@@ -88,6 +88,13 @@ class ReadEncryptionTestCase(test.NoDBTestCase):
                                'hw:mem_encryption_model': 'bogus'},
                               {}, "'bogus', which is not")
 
+    def test_empty_model_is_nova_default(self):
+        self._do_test_model({'hw:mem_encryption': 'true',
+                             'hw:mem_encryption_model': ''},
+                            factories.UEFI,
+                            fields.MemEncryptionModel.AMD_SEV)
+        self._do_test_model({'hw:mem_encryption_model': ''}, {}, None)
+
     def test_model_without_switch_invalid(self):
         self._do_test_invalid({'hw:mem_encryption_model': 'amd-sev-snp'},
                               {}, "memory encryption is not enabled")

@@ -12,6 +12,7 @@
 
 import contextlib
 import io
+import logging
 import os
 
 import fixtures
@@ -25,6 +26,9 @@ class CommandTestCase(testtools.TestCase):
 
     def run_command(self, *argv):
         stdout, stderr = io.StringIO(), io.StringIO()
+        # cliff sets up the root logger for each run: keep its output in
+        # the test's details, not on the runner's stream.
+        self.useFixture(fixtures.FakeLogger(level=logging.DEBUG))
         with contextlib.redirect_stdout(stdout), \
                 contextlib.redirect_stderr(stderr):
             try:
