@@ -12,10 +12,25 @@
 
 """Which hosts can take one more guest of a memory encryption model."""
 
+import collections
+
 import os_resource_classes as orc
 import os_traits
 
+from nova.objects import fields
 from nova.scheduler.client import report
+from nova.virt import hardware
+
+PLACEMENT_VERSION = '1.39'
+SLOT = orc.MEM_ENCRYPTION_CONTEXT
+AMD_MODELS = (
+    fields.MemEncryptionModel.AMD_SEV,
+    fields.MemEncryptionModel.AMD_SEV_ES,
+    fields.MemEncryptionModel.AMD_SEV_SNP,
+)
+# The trait Nova asks Placement for, per model.
+MODEL_TRAITS = {model: hardware.MemEncryptionConfig.create(model)
+                .required_trait for model in AMD_MODELS}
 
 # Before Nova 2025.2 slots were on the root provider and AMD SEV was the
 # only model.
@@ -58,3 +73,73 @@ def instance_holds_slot(context, instance_uuid, root_uuids, config):
         traits = client.get_provider_traits(context, rp_uuid).traits
         return config.required_trait in traits
     return False
+
+
+class PlacementUnavailable(Exception):
+    """Placement did not answer; the message says how."""
+
+
+class SlotView:
+    """Encryption slots per compute node, for one request.
+
+    Read from one Placement call and kept on the request, so that SEVFilter
+    and SEVWeigher share it and nothing outlives the request. Keys are the
+    compute nodes' root provider UUIDs (``HostState.uuid``).
+    """
+
+    def __init__(self, sev_hosts, used=None, free=None):
+        #: hosts with slots of any AMD model
+        self.sev_hosts = frozenset(sev_hosts)
+        #: slots used on a host, all models together
+        self.used = used or {}
+        #: free slots of the requested model on a host
+        self.free = free or {}
+
+
+def _get(context, url):
+    client = report.report_client_singleton()
+    try:
+        response = client.get(url, version=PLACEMENT_VERSION,
+                              global_request_id=context.global_id)
+    except Exception as error:
+        raise PlacementUnavailable('Placement is unreachable (%s)'
+                                   % type(error).__name__) from None
+    if not response:
+        raise PlacementUnavailable('Placement answered %s'
+                                   % response.status_code)
+    return response.json()
+
+
+def _read_view(request):
+    config = request.encryption.config
+    if config is None:
+        # Which hosts have slots at all, full ones included.
+        providers = _get(request.context, '/resource_providers?required=in:%s'
+                         % ','.join(MODEL_TRAITS.values()))
+        return SlotView(provider['root_provider_uuid']
+                        for provider in providers['resource_providers'])
+    # The trees with a free slot of the model, every provider of each.
+    summaries = _get(request.context,
+                     '/allocation_candidates?resources=%s:1&required=%s'
+                     % (SLOT, config.required_trait))['provider_summaries']
+    used = collections.Counter()
+    free = collections.Counter()
+    for summary in summaries.values():
+        slots = summary['resources'].get(SLOT)
+        if slots is None:
+            continue
+        root = summary['root_provider_uuid']
+        used[root] += slots['used']
+        if config.required_trait in summary['traits']:
+            free[root] += slots['capacity'] - slots['used']
+    return SlotView(used, used, free)
+
+
+def view(request):
+    """The request's SlotView: one Placement call, on first use only.
+
+    :raises PlacementUnavailable: when Placement does not answer.
+    """
+    if request.slot_view is None:
+        request.slot_view = _read_view(request)
+    return request.slot_view

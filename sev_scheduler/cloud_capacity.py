@@ -23,16 +23,12 @@ free slot are asked for their inventory and usage one by one.
 import collections
 
 from keystoneauth1 import exceptions as ks_exc
-import os_resource_classes as orc
 
-from nova.virt import hardware
+from sev_scheduler import capacity
 
-from sev_scheduler import request as sev_request
-
-PLACEMENT_VERSION = '1.39'
-MODEL_TRAITS = {model: hardware.MemEncryptionConfig.create(model)
-                .required_trait for model in sev_request.AMD_MODELS}
-SLOT = orc.MEM_ENCRYPTION_CONTEXT
+PLACEMENT_VERSION = capacity.PLACEMENT_VERSION
+MODEL_TRAITS = capacity.MODEL_TRAITS
+SLOT = capacity.SLOT
 
 Slots = collections.namedtuple('Slots', ['host', 'model', 'total', 'used'])
 

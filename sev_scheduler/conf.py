@@ -75,6 +75,95 @@ Related options:
 * ``[DEFAULT] ram_allocation_ratio`` and
   ``[DEFAULT] initial_ram_allocation_ratio`` on the compute hosts.
 """),
+    cfg.FloatOpt(
+        'weight_multiplier',
+        default=1.0,
+        help="""
+How SEVWeigher weighs hosts for a request asking for memory encryption, by
+the free slots of the requested model.
+
+A host's own aggregates can override it with the metadata key
+``sev_weight_multiplier`` (the lowest value wins), as Nova's own weighers do.
+
+Possible values:
+
+* A positive number: spread encrypted guests, preferring hosts with more
+  free slots (default 1.0).
+* A negative number: pack them, preferring hosts with fewer free slots.
+* 0: ignore free slots.
+
+Related options:
+
+* ``[filter_scheduler] weight_classes`` must include
+  ``sev_scheduler.weighers.SEVWeigher``.
+* ``plain_on_sev_weight_multiplier`` for requests without encryption.
+"""),
+    cfg.FloatOpt(
+        'plain_on_sev_weight_multiplier',
+        default=-1.0,
+        help="""
+How SEVWeigher weighs SEV-capable hosts for a request without memory
+encryption.
+
+Encryption slots are scarce and SEV hosts cannot overcommit memory: by
+default ordinary guests go to SEV-capable hosts only when nothing else is
+left, keeping their slots and memory for the guests that need them.
+
+Possible values:
+
+* A negative number: push SEV-capable hosts to the back (default -1.0).
+* 0: treat them like any other host.
+* A positive number: prefer them.
+
+Related options:
+
+* ``isolate_sev_hosts`` keeps such requests off SEV-capable hosts
+  entirely.
+* ``[filter_scheduler] weight_classes`` must include
+  ``sev_scheduler.weighers.SEVWeigher``.
+"""),
+    cfg.BoolOpt(
+        'isolate_sev_hosts',
+        default=False,
+        help="""
+Keep requests without memory encryption off SEV-capable hosts entirely.
+
+A host is SEV-capable when Placement knows it has encryption slots of any
+AMD model, free or not.
+
+Possible values:
+
+* False (default): ordinary guests may use SEV-capable hosts; see
+  ``plain_on_sev_weight_multiplier`` to make that the last resort.
+* True: SEVFilter drops SEV-capable hosts for them.
+
+Related options:
+
+* ``plain_on_sev_weight_multiplier``.
+"""),
+    cfg.IntOpt(
+        'max_guests_per_host',
+        default=0,
+        min=0,
+        help="""
+The most encrypted guests a host takes, all AMD models together, below what
+its hardware allows.
+
+Nova no longer has ``[libvirt] num_memory_encrypted_guests``: slots come
+from libvirt's ``maxGuests``. SEVFilter drops a host for encrypted
+requests once the slots used on it, as Placement counts them, reach this
+cap. A host's aggregates can set their own with the metadata key
+``sev_max_guests`` (the lowest value wins).
+
+Possible values:
+
+* 0 (default): the hardware limit only.
+* A positive number: the cap for every host without an aggregate value.
+
+Related options:
+
+* ``[filter_scheduler] enabled_filters`` must include ``SEVFilter``.
+"""),
 ]
 
 

@@ -16,6 +16,7 @@ from oslo_log import log as logging
 
 from nova import exception
 from nova.scheduler import filters
+from nova.scheduler.filters import utils as filters_utils
 
 from sev_scheduler import capacity
 from sev_scheduler import checks
@@ -25,6 +26,7 @@ from sev_scheduler import verdict
 
 LOG = logging.getLogger(__name__)
 CONF = conf.CONF
+CAP_AGGREGATE_KEY = 'sev_max_guests'
 
 
 class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
@@ -63,11 +65,14 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
         self._checks = checks.load(CONF.sev_scheduler.checks)
 
     def filter_all(self, filter_obj_list, spec_obj):
-        req = None
+        req = hosts = None
         try:
             req = sev_request.for_spec(spec_obj)
             if not req.encryption.requested:
-                return filter_obj_list
+                if not CONF.sev_scheduler.isolate_sev_hosts:
+                    return filter_obj_list
+                hosts = list(filter_obj_list)
+                return _isolate(hosts, req)
             hosts = list(filter_obj_list)
             self._check_request(req, hosts)
             if req.is_rebuild:
@@ -77,7 +82,7 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
             locks_memory = (req.encryption.config.needs_locked_memory and
                             not CONF.sev_scheduler.allow_memory_overcommit)
             return [host for host in hosts
-                    if self._host_passes(host, model, locks_memory)]
+                    if self._host_passes(host, req, model, locks_memory)]
         except exception.NoValidHost:
             raise
         except Exception as error:
@@ -86,11 +91,13 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
             LOG.exception("SEVFilter failed for instance %(uuid)s",
                           {'uuid': _instance_uuid(spec_obj)})
             if not encrypted:
-                return filter_obj_list
+                return filter_obj_list if hosts is None else hosts
+            what = (str(error)
+                    if isinstance(error, capacity.PlacementUnavailable)
+                    else type(error).__name__)
             _refuse(spec_obj, None,
                     "Memory encryption was requested but could not be "
-                    "checked (%s), so the request is refused"
-                    % type(error).__name__)
+                    "checked (%s), so the request is refused" % what)
 
     def _check_request(self, req, hosts):
         """Refuse the whole request if it can never work; no-op otherwise."""
@@ -110,8 +117,12 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
                     "model, create a new server instead"
                     % {'model': encryption.model})
 
-    def _host_passes(self, host_state, model, locks_memory):
-        """O(1), no I/O: everything request-wide is decided by the caller."""
+    def _host_passes(self, host_state, req, model, locks_memory):
+        """O(1): everything request-wide is decided by the caller.
+
+        No I/O but, when a host is capped, the request's one Placement
+        call for slot usage, shared with every other host and SEVWeigher.
+        """
         if locks_memory and not _ram_not_overcommitted(host_state):
             LOG.debug("%(host_state)s fails memory encryption: "
                       "ram_allocation_ratio %(ratio)s is above 1.0 and "
@@ -124,7 +135,42 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
                       "%(model)s slot",
                       {'host_state': host_state, 'model': model})
             return False
+        cap = _cap(host_state)
+        if cap and capacity.view(req).used.get(host_state.uuid, 0) >= cap:
+            LOG.debug("%(host_state)s fails memory encryption: its cap of "
+                      "%(cap)d encrypted guests is reached",
+                      {'host_state': host_state, 'cap': cap})
+            return False
         return True
+
+
+def _cap(host_state):
+    """The host's cap on encrypted guests, 0 for none."""
+    values = filters_utils.aggregate_values_from_key(host_state,
+                                                     CAP_AGGREGATE_KEY)
+    default = CONF.sev_scheduler.max_guests_per_host
+    try:
+        return filters_utils.validate_num_values(values, default,
+                                                 cast_to=int, based_on=min)
+    except ValueError as error:
+        LOG.warning("Could not decode the %(key)s aggregate metadata of "
+                    "%(host)s: %(error)s", {'key': CAP_AGGREGATE_KEY,
+                                            'host': host_state.host,
+                                            'error': error})
+        return default
+
+
+def _isolate(hosts, req):
+    """Keep a request without encryption off SEV-capable hosts."""
+    try:
+        sev_hosts = capacity.view(req).sev_hosts
+    except capacity.PlacementUnavailable as error:
+        # Not knowing which hosts have slots never refuses a plain request.
+        LOG.warning("SEVFilter cannot isolate SEV hosts for instance "
+                    "%(uuid)s: %(error)s",
+                    {'uuid': req.instance_uuid, 'error': error})
+        return hosts
+    return [host for host in hosts if host.uuid not in sev_hosts]
 
 
 def _ram_not_overcommitted(host_state):

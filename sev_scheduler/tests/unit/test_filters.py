@@ -19,34 +19,11 @@ from oslo_utils.fixture import uuidsentinel as uuids
 from nova import context as nova_context
 from nova import exception
 from nova import objects
-from nova.scheduler.client import report
 from nova import test
 
 from sev_scheduler import filters
 from sev_scheduler.tests.unit import factories
-
-
-class FakePlacement:
-    """The two Placement calls the filter makes on rebuild, counted."""
-
-    def __init__(self, allocations=None, traits=None, error=None):
-        self.allocations = allocations or {}
-        self.traits = traits or {}
-        self.error = error
-        self.calls = 0
-
-    def get_allocs_for_consumer(self, context, consumer):
-        self.calls += 1
-        if self.error:
-            raise self.error
-        return {'allocations': {
-            rp: {'resources': resources}
-            for rp, resources in self.allocations.get(consumer, {}).items()}}
-
-    def get_provider_traits(self, context, rp_uuid):
-        self.calls += 1
-        return report.TraitInfo(traits=set(self.traits.get(rp_uuid, ())),
-                                generation=1)
+from sev_scheduler.tests.unit import fake_placement
 
 
 class SEVFilterTestCase(test.TestCase):
@@ -60,7 +37,7 @@ class SEVFilterTestCase(test.TestCase):
         super().setUp()
         self.context = nova_context.get_admin_context()
         factories.build_request(self.context)
-        self.placement = FakePlacement()
+        self.placement = fake_placement.FakePlacement()
         self.useFixture(fixtures.MockPatch(
             'nova.scheduler.client.report.report_client_singleton',
             return_value=self.placement))
@@ -376,3 +353,85 @@ class SEVFilterTestCase(test.TestCase):
         message = self._refusal(factories.encrypted_spec(),
                                 self.hosts + [broken])
         self.assertIn("could not be checked (KeyError)", message)
+
+
+class CapAndIsolationTestCase(test.TestCase):
+    """The per-host cap and isolation, from the request's one view."""
+
+    def setUp(self):
+        super().setUp()
+        factories.build_request(nova_context.get_admin_context())
+        self.placement = fake_placement.FakePlacement()
+        self.useFixture(fixtures.MockPatch(
+            'nova.scheduler.client.report.report_client_singleton',
+            return_value=self.placement))
+        # sev1: slots on a child provider, 3 of 10 used; sev2: on its root
+        # (before Nova 2025.2), 1 of 10 used.
+        self.placement.add_slots(uuids.sev1_amd_sev, uuids.sev1, 'amd-sev',
+                                 10, 3)
+        self.placement.add_slots(uuids.sev2, uuids.sev2, 'amd-sev', 10, 1)
+        self.sev1 = factories.sev_host('sev1', layout='child')
+        self.sev2 = factories.sev_host('sev2', layout='root')
+        self.plain = factories.plain_host('plain')
+        self.hosts = [self.sev1, self.sev2, self.plain]
+
+    def _passing(self, spec_obj):
+        return list(filters.SEVFilter().filter_all(self.hosts, spec_obj))
+
+    def test_no_cap_no_placement_call_passes(self):
+        self.assertEqual([self.sev1, self.sev2],
+                         self._passing(factories.encrypted_spec()))
+        self.assertEqual(0, self.placement.calls)
+
+    def test_cap_reached_fails(self):
+        self.flags(max_guests_per_host=3, group='sev_scheduler')
+        self.assertEqual([self.sev2],
+                         self._passing(factories.encrypted_spec()))
+        self.assertEqual(1, self.placement.calls)
+
+    def test_aggregate_cap_lowest_wins(self):
+        self.sev2.aggregates = [
+            objects.Aggregate(metadata={'sev_max_guests': '5'}),
+            objects.Aggregate(metadata={'sev_max_guests': '1'})]
+        self.assertEqual([self.sev1],
+                         self._passing(factories.encrypted_spec()))
+        self.assertEqual(1, self.placement.calls)
+
+    def test_bad_aggregate_cap_ignored(self):
+        self.sev1.aggregates = [
+            objects.Aggregate(metadata={'sev_max_guests': 'lots'})]
+        self.flags(max_guests_per_host=3, group='sev_scheduler')
+        self.assertEqual([self.sev2],
+                         self._passing(factories.encrypted_spec()))
+        self.assertIn('Could not decode the sev_max_guests',
+                      self.stdlog.logger.output)
+
+    def test_cap_placement_down_encrypted_fails(self):
+        self.flags(max_guests_per_host=3, group='sev_scheduler')
+        self.placement.error = ks_exc.ConnectFailure('down')
+        error = self.assertRaises(exception.NoValidHost, self._passing,
+                                  factories.encrypted_spec())
+        self.assertIn('could not be checked (Placement is unreachable '
+                      '(ConnectFailure))', error.format_message())
+
+    def test_isolation_keeps_plain_off_sev_hosts(self):
+        self.flags(isolate_sev_hosts=True, group='sev_scheduler')
+        self.assertEqual([self.plain], self._passing(factories.spec()))
+        self.assertEqual(1, self.placement.calls)
+
+    def test_isolation_counts_full_sev_hosts(self):
+        self.flags(isolate_sev_hosts=True, group='sev_scheduler')
+        self.placement.providers.clear()
+        self.placement.add_slots(uuids.sev1_amd_sev, uuids.sev1, 'amd-sev',
+                                 2, 2)
+        self.assertEqual([self.sev2, self.plain],
+                         self._passing(factories.spec()))
+
+    def test_isolation_off_plain_untouched(self):
+        self.assertEqual(self.hosts, self._passing(factories.spec()))
+        self.assertEqual(0, self.placement.calls)
+
+    def test_isolation_placement_down_plain_passes(self):
+        self.flags(isolate_sev_hosts=True, group='sev_scheduler')
+        self.placement.error = ks_exc.ConnectFailure('down')
+        self.assertEqual(self.hosts, self._passing(factories.spec()))

@@ -28,7 +28,7 @@ from nova.virt import hardware
 from sev_scheduler import filters
 from sev_scheduler import request as sev_request
 from sev_scheduler.tests.unit import factories
-from sev_scheduler.tests.unit import test_filters
+from sev_scheduler.tests.unit import fake_placement
 
 BOOLEAN_TEXT = ['true', 'false', 'True', 'FALSE', '1', '0', 'yes', 'no',
                 'on', 'off', 't', 'f', 'y', 'n']
@@ -120,7 +120,7 @@ class FilterPropertiesTestCase(test.TestCase):
         factories.build_request(nova_context.get_admin_context())
         self.useFixture(fixtures.MockPatch(
             'nova.scheduler.client.report.report_client_singleton',
-            return_value=test_filters.FakePlacement()))
+            return_value=fake_placement.FakePlacement()))
         self.filter = filters.SEVFilter()
 
     @settings(max_examples=300, deadline=None)
