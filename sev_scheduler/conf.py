@@ -100,18 +100,20 @@ Related options:
 """),
     cfg.FloatOpt(
         'plain_on_sev_weight_multiplier',
-        default=-1.0,
+        default=-10.0,
         help="""
 How SEVWeigher weighs SEV-capable hosts for a request without memory
 encryption.
 
 Encryption slots are scarce and SEV hosts cannot overcommit memory: by
 default ordinary guests go to SEV-capable hosts only when nothing else is
-left, keeping their slots and memory for the guests that need them.
+left, keeping their slots and memory for the guests that need them. Each
+of Nova's own weighers adds at most its multiplier (1.0 by default) to a
+host's weight: the default outweighs them all together.
 
 Possible values:
 
-* A negative number: push SEV-capable hosts to the back (default -1.0).
+* A negative number: push SEV-capable hosts to the back (default -10.0).
 * 0: treat them like any other host.
 * A positive number: prefer them.
 

@@ -37,7 +37,7 @@ class SEVWeigher(weights.BaseHostWeigher):
     packs them when negative.
 
     A request without: SEV-capable hosts weigh 1, others 0, times
-    ``[sev_scheduler] plain_on_sev_weight_multiplier`` (default -1.0: SEV
+    ``[sev_scheduler] plain_on_sev_weight_multiplier`` (default -10.0: SEV
     hosts last).
 
     Slot data comes from the request's one Placement call, shared with

@@ -45,6 +45,7 @@ def apply_readme_nova_conf(test_case):
     options = readme_nova_conf()['filter_scheduler']
     test_case.flags(available_filters=options['available_filters'],
                     enabled_filters=options['enabled_filters'][-1].split(','),
+                    weight_classes=options['weight_classes'][-1].split(','),
                     group='filter_scheduler')
 
 
@@ -64,6 +65,8 @@ class SchedulerServiceTestCase(test.TestCase):
         sev_filter = scheduler.manager.host_manager.filter_obj_map[
             'SEVFilter']
         self.assertEqual('sev_scheduler.filters', type(sev_filter).__module__)
+        self.assertIn('SEVWeigher', [
+            type(w).__name__ for w in scheduler.manager.host_manager.weighers])
 
     def test_without_available_filters_line_sev_filter_fails(self):
         # The second available_filters line is what makes the class known.

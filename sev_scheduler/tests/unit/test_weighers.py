@@ -79,7 +79,7 @@ class SEVWeigherTestCase(test.NoDBTestCase):
     def test_plain_sev_hosts_last(self):
         ranked = self._weighed(factories.spec())
         self.assertEqual(('plain', 0.0), ranked[0])
-        self.assertEqual({('sev1', -1.0), ('sev2', -1.0)}, set(ranked[1:]))
+        self.assertEqual({('sev1', -10.0), ('sev2', -10.0)}, set(ranked[1:]))
         self.assertEqual(1, self.placement.calls)
 
     def test_plain_multiplier_zero_no_call(self):
