@@ -209,9 +209,14 @@ class Request:
 _requests = weakref.WeakKeyDictionary()
 
 
-def for_spec(spec_obj):
-    """The Request read from ``spec_obj``, read at most once."""
+def for_spec(spec_obj, block_device_mappings=None):
+    """The Request read from ``spec_obj``, read at most once.
+
+    :param block_device_mappings: see :class:`Request`; only used when the
+        request is read now.
+    """
     request = _requests.get(spec_obj)
     if request is None:
-        request = _requests[spec_obj] = Request(spec_obj)
+        request = _requests[spec_obj] = Request(spec_obj,
+                                                block_device_mappings)
     return request
