@@ -177,8 +177,8 @@ def main():
         report.report_client_singleton = lambda: placement
         repeats = max(2, args.repeats * 1000 // size)
         print('\n%d hosts (best of %d runs)' % (size, repeats))
-        print('%-36s %10s %8s %9s %10s' % ('', 'ms/req', 'x PCI',
-                                          'peak MiB', 'Placement'))
+        print('%-36s %10s %8s %9s %10s'
+              % ('', 'ms/req', 'x PCI', 'peak MiB', 'Placement'))
         baseline = None
         for name, run in contenders:
             ms, peak, calls = measure(run, hosts, placement, repeats)
