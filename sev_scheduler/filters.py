@@ -81,8 +81,9 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
             model = req.encryption.model
             locks_memory = (req.encryption.config.needs_locked_memory and
                             not CONF.sev_scheduler.allow_memory_overcommit)
-            return [host for host in hosts
-                    if self._host_passes(host, req, model, locks_memory)]
+            default_cap = CONF.sev_scheduler.max_guests_per_host
+            return [host for host in hosts if self._host_passes(
+                host, req, model, locks_memory, default_cap)]
         except exception.NoValidHost:
             raise
         except Exception as error:
@@ -117,7 +118,8 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
                     "model, create a new server instead"
                     % {'model': encryption.model})
 
-    def _host_passes(self, host_state, req, model, locks_memory):
+    def _host_passes(self, host_state, req, model, locks_memory,
+                     default_cap):
         """O(1): everything request-wide is decided by the caller.
 
         No I/O but, when a host is capped, the request's one Placement
@@ -135,7 +137,7 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
                       "%(model)s slot",
                       {'host_state': host_state, 'model': model})
             return False
-        cap = _cap(host_state)
+        cap = _cap(host_state, default_cap)
         if cap and capacity.view(req).used.get(host_state.uuid, 0) >= cap:
             LOG.debug("%(host_state)s fails memory encryption: its cap of "
                       "%(cap)d encrypted guests is reached",
@@ -144,11 +146,12 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
         return True
 
 
-def _cap(host_state):
+def _cap(host_state, default):
     """The host's cap on encrypted guests, 0 for none."""
+    if not host_state.aggregates:
+        return default
     values = filters_utils.aggregate_values_from_key(host_state,
                                                      CAP_AGGREGATE_KEY)
-    default = CONF.sev_scheduler.max_guests_per_host
     try:
         return filters_utils.validate_num_values(values, default,
                                                  cast_to=int, based_on=min)
