@@ -53,6 +53,8 @@ class SEVWeigher(weights.BaseHostWeigher):
 
     def weigh_objects(self, weighed_obj_list, spec_obj):
         self._current.encrypted = False
+        self._current.multiplier = (
+            CONF.sev_scheduler.plain_on_sev_weight_multiplier)
         try:
             return self._weights(weighed_obj_list, spec_obj)
         except Exception as error:
@@ -66,10 +68,11 @@ class SEVWeigher(weights.BaseHostWeigher):
         req = sev_request.for_spec(spec_obj)
         if req.encryption.config is not None:
             self._current.encrypted = True
+            self._current.multiplier = CONF.sev_scheduler.weight_multiplier
             free = capacity.view(req).free
             return [float(free.get(obj.obj.uuid, 0))
                     for obj in weighed_obj_list]
-        if not CONF.sev_scheduler.plain_on_sev_weight_multiplier:
+        if not self._current.multiplier:
             # Nothing to weigh: spare the Placement call.
             return [0.0] * len(weighed_obj_list)
         sev_hosts = capacity.view(req).sev_hosts
@@ -81,8 +84,10 @@ class SEVWeigher(weights.BaseHostWeigher):
                                   weight_properties)[0]
 
     def weight_multiplier(self, host_state):
-        if getattr(self._current, 'encrypted', False):
+        # The option was read once for the request in weigh_objects().
+        multiplier = getattr(self._current, 'multiplier', 0.0)
+        if getattr(self._current, 'encrypted', False) and (
+                host_state.aggregates):
             return scheduler_utils.get_weight_multiplier(
-                host_state, MULTIPLIER_AGGREGATE_KEY,
-                CONF.sev_scheduler.weight_multiplier)
-        return CONF.sev_scheduler.plain_on_sev_weight_multiplier
+                host_state, MULTIPLIER_AGGREGATE_KEY, multiplier)
+        return multiplier
