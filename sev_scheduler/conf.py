@@ -169,6 +169,18 @@ Related options:
 ]
 
 
+def validate(conf):
+    """Read every option once, so that a bad value stops the service now.
+
+    oslo.config checks a value when it is read: reading them all when the
+    scheduler loads the plugin makes a bad nova.conf fail at start, with
+    the option and the accepted values in the error, not on the first
+    request.
+    """
+    for opt in sev_opts:
+        getattr(conf.sev_scheduler, opt.dest)
+
+
 def register_opts(conf):
     conf.register_group(sev_group)
     conf.register_opts(sev_opts, group=sev_group)

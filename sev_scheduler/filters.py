@@ -62,6 +62,7 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
 
     def __init__(self):
         super().__init__()
+        conf.validate(CONF)
         self._checks = checks.load(CONF.sev_scheduler.checks)
 
     def filter_all(self, filter_obj_list, spec_obj):

@@ -46,6 +46,7 @@ class SEVWeigher(weights.BaseHostWeigher):
 
     def __init__(self):
         super().__init__()
+        conf.validate(CONF)
         # Nova asks weight_multiplier() per host without the request:
         # what kind of request is being weighed is kept per thread (per
         # greenthread under eventlet), as schedulers weigh concurrently.

@@ -15,10 +15,13 @@ import re
 import tempfile
 
 from oslo_config import cfg
+from oslo_config import fixture as config_fixture
 
 from nova import exception
 from nova import test
 from nova.tests.functional import fixtures as func_fixtures
+
+from sev_scheduler import conf
 
 README = os.path.join(os.path.dirname(__file__), '..', '..', '..',
                       'README.md')
@@ -76,3 +79,32 @@ class SchedulerServiceTestCase(test.TestCase):
         error = self.assertRaises(exception.SchedulerHostFilterNotFound,
                                   self.start_service, 'scheduler')
         self.assertIn('SEVFilter', error.format_message())
+
+    def _assert_start_fails(self, words, **raw_values):
+        """The scheduler refuses to start with these nova.conf values."""
+        apply_readme_nova_conf(self)
+        self.useFixture(config_fixture.Config(conf.CONF)).load_raw_values(
+            group='sev_scheduler', **raw_values)
+        error = self.assertRaises((ValueError, cfg.Error),
+                                  self.start_service, 'scheduler')
+        for word in words:
+            self.assertIn(word, str(error))
+
+    def test_unknown_check_fails_at_start(self):
+        self._assert_start_fails(
+            ['[sev_scheduler] checks', 'gpu_stuff',
+             'accepted values: boot_disk_bus, ide_devices, mdev_vgpu, '
+             'pci_passthrough'], checks='pci_passthrough,gpu_stuff')
+
+    def test_negative_cap_fails_at_start(self):
+        self._assert_start_fails(['max_guests_per_host',
+                                  'greater than or equal to 0'],
+                                 max_guests_per_host='-1')
+
+    def test_non_numeric_multiplier_fails_at_start(self):
+        self._assert_start_fails(['weight_multiplier', 'heavy'],
+                                 weight_multiplier='heavy')
+
+    def test_non_boolean_isolation_fails_at_start(self):
+        self._assert_start_fails(['isolate_sev_hosts', 'sometimes'],
+                                 isolate_sev_hosts='sometimes')
