@@ -13,10 +13,12 @@
 """Which hosts can take one more guest of a memory encryption model."""
 
 import collections
+import contextlib
 
 import os_resource_classes as orc
 import os_traits
 
+from nova import exception
 from nova.objects import fields
 from nova.scheduler.client import report
 from nova.virt import hardware
@@ -35,6 +37,26 @@ MODEL_TRAITS = {model: hardware.MemEncryptionConfig.create(model)
 # Before Nova 2025.2 slots were on the root provider and AMD SEV was the
 # only model.
 ROOT_PROVIDER_TRAIT = os_traits.HW_CPU_X86_AMD_SEV
+
+
+class PlacementUnavailable(Exception):
+    """Placement did not answer; the message says how."""
+
+
+@contextlib.contextmanager
+def _placement_call():
+    """Turn whatever a Placement call raises into PlacementUnavailable."""
+    try:
+        yield
+    except PlacementUnavailable:
+        raise
+    except exception.NovaException as error:
+        # Nova's client turns an error status into an exception of its own.
+        raise PlacementUnavailable('Placement answered with an error (%s)'
+                                   % type(error).__name__) from None
+    except Exception as error:
+        raise PlacementUnavailable('Placement is unreachable (%s)'
+                                   % type(error).__name__) from None
 
 
 def carries_slot(candidate):
@@ -60,23 +82,21 @@ def instance_holds_slot(context, instance_uuid, root_uuids, config):
     :param root_uuids: the compute node (root provider) UUIDs of the hosts
         considered.
     :param config: the requested model's ``MemEncryptionConfig``.
-    :raises: keystoneauth1 or nova exceptions when Placement fails.
+    :raises PlacementUnavailable: when Placement does not answer.
     """
     client = report.report_client_singleton()
-    allocations = client.get_allocs_for_consumer(
-        context, instance_uuid)['allocations']
+    with _placement_call():
+        allocations = client.get_allocs_for_consumer(
+            context, instance_uuid)['allocations']
     for rp_uuid, allocation in allocations.items():
         if orc.MEM_ENCRYPTION_CONTEXT not in allocation['resources']:
             continue
         if rp_uuid in root_uuids:
             return config.required_trait == ROOT_PROVIDER_TRAIT
-        traits = client.get_provider_traits(context, rp_uuid).traits
+        with _placement_call():
+            traits = client.get_provider_traits(context, rp_uuid).traits
         return config.required_trait in traits
     return False
-
-
-class PlacementUnavailable(Exception):
-    """Placement did not answer; the message says how."""
 
 
 class SlotView:
@@ -98,12 +118,9 @@ class SlotView:
 
 def _get(context, url):
     client = report.report_client_singleton()
-    try:
+    with _placement_call():
         response = client.get(url, version=PLACEMENT_VERSION,
                               global_request_id=context.global_id)
-    except Exception as error:
-        raise PlacementUnavailable('Placement is unreachable (%s)'
-                                   % type(error).__name__) from None
     if not response:
         raise PlacementUnavailable('Placement answered %s'
                                    % response.status_code)

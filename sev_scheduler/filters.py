@@ -12,6 +12,7 @@
 
 """SEVFilter: places AMD SEV guests and refuses what cannot work."""
 
+from oslo_db import exception as db_exc
 from oslo_log import log as logging
 
 from nova import exception
@@ -94,12 +95,10 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
                           {'uuid': _instance_uuid(spec_obj)})
             if not encrypted:
                 return filter_obj_list if hosts is None else hosts
-            what = (str(error)
-                    if isinstance(error, capacity.PlacementUnavailable)
-                    else type(error).__name__)
             _refuse(spec_obj, None,
                     "Memory encryption was requested but could not be "
-                    "checked (%s), so the request is refused" % what)
+                    "checked, so the request is refused: %s"
+                    % _what_failed(error))
 
     def _check_request(self, req, hosts):
         """Refuse the whole request if it can never work; no-op otherwise."""
@@ -181,6 +180,15 @@ def _ram_not_overcommitted(host_state):
     ratio = host_state.ram_allocation_ratio
     # An unknown ratio is not known to be safe.
     return ratio is not None and ratio <= 1.0
+
+
+def _what_failed(error):
+    """What went wrong, in words for the server's fault."""
+    if isinstance(error, capacity.PlacementUnavailable):
+        return str(error)
+    if isinstance(error, db_exc.DBError):
+        return 'the database could not be read (%s)' % type(error).__name__
+    return 'internal error (%s)' % type(error).__name__
 
 
 def _instance_uuid(spec_obj):

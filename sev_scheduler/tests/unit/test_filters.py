@@ -331,7 +331,8 @@ class SEVFilterTestCase(test.TestCase):
         host = factories.host('sev1', self.sev1.uuid, [])
         message = self._refusal(factories.encrypted_spec(rebuild=True),
                                 [host])
-        self.assertIn("could not be checked (ConnectFailure)", message)
+        self.assertIn("could not be checked, so the request is refused: "
+                      "Placement is unreachable (ConnectFailure)", message)
 
     def _break_nova_helper(self):
         self.useFixture(fixtures.MockPatch(
@@ -345,14 +346,15 @@ class SEVFilterTestCase(test.TestCase):
     def test_reading_fails_encrypted_request_fails(self):
         self._break_nova_helper()
         self._assert_refused_with(factories.encrypted_spec(),
-                                  "could not be checked (RuntimeError)")
+                                  "internal error (RuntimeError)")
 
     def test_broken_host_state_encrypted_fails(self):
         broken = factories.host('broken', uuids.broken)
         broken.allocation_candidates = [{'no allocations': {}}]
         message = self._refusal(factories.encrypted_spec(),
                                 self.hosts + [broken])
-        self.assertIn("could not be checked (KeyError)", message)
+        self.assertIn("could not be checked, so the request is refused: "
+                      "internal error (KeyError)", message)
 
 
 class CapAndIsolationTestCase(test.TestCase):
@@ -411,8 +413,8 @@ class CapAndIsolationTestCase(test.TestCase):
         self.placement.error = ks_exc.ConnectFailure('down')
         error = self.assertRaises(exception.NoValidHost, self._passing,
                                   factories.encrypted_spec())
-        self.assertIn('could not be checked (Placement is unreachable '
-                      '(ConnectFailure))', error.format_message())
+        self.assertIn('Placement is unreachable (ConnectFailure)',
+                      error.format_message())
 
     def test_isolation_keeps_plain_off_sev_hosts(self):
         self.flags(isolate_sev_hosts=True, group='sev_scheduler')
