@@ -100,6 +100,15 @@ class RebuildTestCase(base.SEVTestBase):
         self.assertEqual('sev1', self.host_of(server))
         self.assertEqual(1, self.slots_used('sev1'))
 
+    def test_rebuild_encrypted_with_other_image_of_model_works(self):
+        # A new image goes through the scheduler, and SEVFilter, again.
+        self.create_image('sev_other', base.SEV_IMAGE)
+        server = self.boot(image='sev')
+        server = self._rebuild_server(server, self.images['sev_other'])
+        self.assertEqual(self.images['sev_other'],
+                         self.api.get_server(server['id'])['image']['id'])
+        self.assertEqual(1, self.slots_used('sev1'))
+
     def test_rebuild_changing_model_refused(self):
         self.start_host('sev_es', slots=2, es_slots=2)
         server = self.boot(image='sev', host='sev_es')
