@@ -18,7 +18,6 @@ of requests, one per rule, each recorded as what a user would see.
 """
 
 import collections
-import time
 import unittest
 
 from nova.tests.fixtures import cinder as cinder_fixture
@@ -118,19 +117,8 @@ class DemoCloud(base.SEVTestBase):
         api.post_server({'server': body})
         servers = self.api.get_servers(
             search_opts={'name': r'^%s(-\d+)?$' % request})
-        return [self._record(server['name'], asked, self._settle(server))
+        return [self._record(server['name'], asked, self.settle(server))
                 for server in sorted(servers, key=lambda s: s['name'])]
-
-    def _settle(self, server, attempts=60):
-        """Wait until the server is ACTIVE, or in ERROR with its fault."""
-        for _ in range(attempts):
-            server = self.api.get_server(server['id'])
-            if (server['status'] == 'ACTIVE' or
-                    server['status'] == 'ERROR' and 'fault' in server):
-                return server
-            time.sleep(0.25)
-        self.fail('server %s did not settle: %s'
-                  % (server['name'], server['status']))
 
     def _free_slots(self):
         """Free amd-sev slots on the hosts SEVFilter accepts."""
@@ -165,7 +153,7 @@ class DemoCloud(base.SEVTestBase):
             plain['id'], {'rebuild': {'imageRef': self.images['sev']}})
         self._wait_for_state_change(plain, 'ERROR')
         self._record('rebuild-adds-sev', 'rebuild "plain" with an SEV image',
-                     self._settle(plain))
+                     self.settle(plain))
 
         # Slots are taken only now, so the refusals above are SEVFilter's
         # own whatever the cloud's size.

@@ -21,6 +21,7 @@ the README's nova.conf lines.
 import copy
 import os
 import sys
+import time
 
 from oslo_serialization import jsonutils
 from oslo_utils.fixture import uuidsentinel as uuids
@@ -202,6 +203,17 @@ class SEVTestBase(base.ServersTestBase):
              'destination_type': 'volume', 'disk_bus': disk_bus}]
         server = self.api.post_server({'server': body})
         return self._wait_for_state_change(server, expected_state)
+
+    def settle(self, server, attempts=120):
+        """Wait until the server is ACTIVE, or in ERROR with its fault."""
+        for _ in range(attempts):
+            server = self.api.get_server(server['id'])
+            if (server['status'] == 'ACTIVE' or
+                    server['status'] == 'ERROR' and 'fault' in server):
+                return server
+            time.sleep(0.25)
+        self.fail('server %s did not settle: %s'
+                  % (server['name'], server['status']))
 
     def host_of(self, server):
         server = self.admin_api.get_server(server['id'])
