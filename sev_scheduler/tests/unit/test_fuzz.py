@@ -1,0 +1,171 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Fuzzing SEVFilter and SEVWeigher with generated requests and hosts.
+
+Flavor extra specs, image properties, PCI requests, block device mappings
+and host states (RAM ratios, candidates of both provider layouts, missing
+or odd fields, aggregates with odd metadata), with the plugin's options
+varied. Properties:
+
+- nothing but NoValidHost leaves the filter, nothing at all the weigher;
+- an encrypted request never passes a host without a slot;
+- a request without encryption never loses a host unless isolation is on.
+
+SEV_FUZZ_EXAMPLES sets the number of cases (default 10,000; ``tox -e
+fuzz`` runs 100,000). The count is written to the test output.
+"""
+
+import math
+import os
+import sys
+
+import fixtures
+from hypothesis import given
+from hypothesis import HealthCheck
+from hypothesis import settings
+from hypothesis import strategies as st
+from oslo_utils.fixture import uuidsentinel as uuids
+
+from nova import context as nova_context
+from nova import exception
+from nova import objects
+from nova.objects import fields
+from nova.scheduler import weights
+from nova import test
+
+from sev_scheduler import filters
+from sev_scheduler import request as sev_request
+from sev_scheduler.tests.unit import factories
+from sev_scheduler.tests.unit import fake_placement
+from sev_scheduler.tests.unit import test_properties
+from sev_scheduler import weighers
+
+EXAMPLES = int(os.environ.get('SEV_FUZZ_EXAMPLES', 10000))
+SLOT = 'MEM_ENCRYPTION_CONTEXT'
+
+odd_text = st.text(max_size=6)
+pci_requests = st.lists(st.one_of(
+    st.builds(lambda alias: objects.InstancePCIRequest(
+        count=1, spec=[{}], alias_name=alias), odd_text),
+    st.builds(lambda port: objects.InstancePCIRequest(
+        count=1, spec=[{}], alias_name=None, requester_id=port),
+        st.one_of(st.none(), odd_text))), max_size=2)
+bdms = st.lists(st.builds(
+    lambda bus, boot: factories.volume_bdm(
+        nova_context.get_admin_context(), uuids.instance, bus, boot),
+    st.one_of(st.none(), st.sampled_from(list(fields.DiskBus.ALL)), odd_text),
+    st.one_of(st.none(), st.integers(min_value=-1, max_value=2))),
+    max_size=3)
+ratios = st.one_of(st.none(), st.sampled_from([0.5, 1.0, 1.5, 16.0]),
+                   st.floats(allow_nan=True, allow_infinity=True))
+
+
+@st.composite
+def host_states(draw, index):
+    name = 'host%d' % index
+    root = getattr(uuids, name)
+    kind = draw(st.sampled_from(['root', 'child', 'plain', 'empty', 'odd']))
+    candidates = []
+    if kind in ('root', 'child'):
+        slot = root if kind == 'root' else getattr(uuids, name + '_slot')
+        candidates.append(factories.candidate(root, slot))
+    if kind == 'plain' or draw(st.booleans()):
+        candidates.append(factories.candidate(root))
+    if kind == 'odd':
+        candidates.append(draw(st.sampled_from([
+            {}, {'allocations': None}, {'allocations': {root: {}}},
+            {'allocations': {root: {'resources': {SLOT: 0}}}}])))
+    host = factories.host(name, root, candidates,
+                          ram_allocation_ratio=draw(ratios))
+    if draw(st.booleans()):
+        host.aggregates = [objects.Aggregate(metadata={
+            draw(st.sampled_from(['sev_max_guests',
+                                  'sev_weight_multiplier'])):
+            draw(st.sampled_from(['0', '1', '-2', 'lots', '2.5']))})]
+    return host
+
+
+@st.composite
+def clouds(draw):
+    return [draw(host_states(index))
+            for index in range(draw(st.integers(min_value=0,
+                                                max_value=6)))]
+
+
+options = st.fixed_dictionaries({
+    'isolate_sev_hosts': st.booleans(),
+    'max_guests_per_host': st.sampled_from([0, 1, 3]),
+    'allow_memory_overcommit': st.booleans(),
+    'plain_on_sev_weight_multiplier': st.sampled_from([0.0, -10.0]),
+})
+
+
+def _has_slot(host):
+    return host.allocation_candidates and all(
+        any(SLOT in (allocation or {}).get('resources', {})
+            for allocation in (candidate.get('allocations') or {}).values())
+        for candidate in host.allocation_candidates)
+
+
+class FuzzTestCase(test.NoDBTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.placement = fake_placement.FakePlacement()
+        for index in range(6):
+            root = getattr(uuids, 'host%d' % index)
+            self.placement.add_slots(getattr(uuids, 'host%d_slot' % index),
+                                     root, 'amd-sev', 4, index % 5)
+        self.useFixture(fixtures.MockPatch(
+            'nova.scheduler.client.report.report_client_singleton',
+            return_value=self.placement))
+        self.cases = 0
+        # Options are read per request; the checks once, at load.
+        self.filter = filters.SEVFilter()
+        self.weigher = weighers.SEVWeigher()
+
+    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(test_properties.requests(), pci_requests, bdms, clouds(),
+           options)
+    def test_filter_and_weigher(self, request, pci, mappings, hosts, opts):
+        self.cases += 1
+        for name, value in opts.items():
+            self.flags(**{name: value, 'group': 'sev_scheduler'})
+        extra_specs, properties = request
+        spec_obj = factories.spec(extra_specs, properties, pci_requests=pci)
+        # The block device mappings a BuildRequest would hold.
+        sev_request.for_spec(spec_obj,
+                             objects.BlockDeviceMappingList(objects=mappings))
+        encryption = sev_request.read_encryption(spec_obj.flavor,
+                                                 spec_obj.image)
+        try:
+            passed = list(self.filter.filter_all(list(hosts), spec_obj))
+        except exception.NoValidHost:
+            self.assertTrue(encryption.requested)
+            return
+        if encryption.requested:
+            for host in passed:
+                self.assertTrue(_has_slot(host), host)
+        elif not opts['isolate_sev_hosts']:
+            self.assertEqual(hosts, passed)
+        weighed = weights.HostWeightHandler().get_weighed_objects(
+            [self.weigher], passed, spec_obj)
+        self.assertEqual(len(passed), len(weighed))
+        for host in weighed:
+            self.assertFalse(math.isnan(host.weight))
+
+    def tearDown(self):
+        sys.__stderr__.write('%s: %d generated cases\n'
+                             % (self.id(), self.cases))
+        super().tearDown()
