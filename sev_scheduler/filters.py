@@ -17,8 +17,8 @@ from oslo_log import log as logging
 
 from nova import exception
 from nova.scheduler import filters
-from nova.scheduler.filters import utils as filters_utils
 
+from sev_scheduler import aggregates
 from sev_scheduler import capacity
 from sev_scheduler import checks
 from sev_scheduler import conf
@@ -148,19 +148,7 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
 
 def _cap(host_state, default):
     """The host's cap on encrypted guests, 0 for none."""
-    if not host_state.aggregates:
-        return default
-    values = filters_utils.aggregate_values_from_key(host_state,
-                                                     CAP_AGGREGATE_KEY)
-    try:
-        return filters_utils.validate_num_values(values, default,
-                                                 cast_to=int, based_on=min)
-    except ValueError as error:
-        LOG.warning("Could not decode the %(key)s aggregate metadata of "
-                    "%(host)s: %(error)s", {'key': CAP_AGGREGATE_KEY,
-                                            'host': host_state.host,
-                                            'error': error})
-        return default
+    return aggregates.lowest(host_state, CAP_AGGREGATE_KEY, default, int)
 
 
 def _isolate(hosts, req):

@@ -16,9 +16,9 @@ import threading
 
 from oslo_log import log as logging
 
-from nova.scheduler import utils as scheduler_utils
 from nova.scheduler import weights
 
+from sev_scheduler import aggregates
 from sev_scheduler import capacity
 from sev_scheduler import conf
 from sev_scheduler import request as sev_request
@@ -87,8 +87,7 @@ class SEVWeigher(weights.BaseHostWeigher):
     def weight_multiplier(self, host_state):
         # The option was read once for the request in weigh_objects().
         multiplier = getattr(self._current, 'multiplier', 0.0)
-        if getattr(self._current, 'encrypted', False) and (
-                host_state.aggregates):
-            return scheduler_utils.get_weight_multiplier(
-                host_state, MULTIPLIER_AGGREGATE_KEY, multiplier)
+        if getattr(self._current, 'encrypted', False):
+            return aggregates.lowest(host_state, MULTIPLIER_AGGREGATE_KEY,
+                                     multiplier, float)
         return multiplier

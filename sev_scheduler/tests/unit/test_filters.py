@@ -21,6 +21,7 @@ from nova import exception
 from nova import objects
 from nova import test
 
+from sev_scheduler import aggregates
 from sev_scheduler import filters
 from sev_scheduler.tests.unit import factories
 from sev_scheduler.tests.unit import fake_placement
@@ -399,14 +400,19 @@ class CapAndIsolationTestCase(test.TestCase):
                          self._passing(factories.encrypted_spec()))
         self.assertEqual(1, self.placement.calls)
 
-    def test_bad_aggregate_cap_ignored(self):
+    def test_bad_aggregate_cap_ignored_for_that_aggregate(self):
+        self.useFixture(fixtures.MockPatchObject(aggregates, '_reported',
+                                                 set()))
+        # sev1 has 3 slots used: the valid aggregate's cap of 3 applies.
         self.sev1.aggregates = [
-            objects.Aggregate(metadata={'sev_max_guests': 'lots'})]
-        self.flags(max_guests_per_host=3, group='sev_scheduler')
+            objects.Aggregate(metadata={'sev_max_guests': 'lots'}),
+            objects.Aggregate(metadata={'sev_max_guests': '3'})]
         self.assertEqual([self.sev2],
                          self._passing(factories.encrypted_spec()))
-        self.assertIn('Could not decode the sev_max_guests',
-                      self.stdlog.logger.output)
+        # And again: still one warning.
+        self._passing(factories.encrypted_spec())
+        self.assertEqual(1, self.stdlog.logger.output.count(
+            "Ignoring aggregate metadata sev_max_guests='lots'"))
 
     def test_cap_placement_down_encrypted_fails(self):
         self.flags(max_guests_per_host=3, group='sev_scheduler')

@@ -70,6 +70,13 @@ class SEVWeigherTestCase(test.NoDBTestCase):
                          self._weighed(factories.encrypted_spec(),
                                        [self.sev1, self.sev2]))
 
+    def test_bad_aggregate_multiplier_ignored(self):
+        self.sev1.aggregates = [objects.Aggregate(
+            metadata={'sev_weight_multiplier': 'heavy'})]
+        self.assertEqual([('sev1', 1.0), ('sev2', 0.0)],
+                         self._weighed(factories.encrypted_spec(),
+                                       [self.sev1, self.sev2]))
+
     def test_model_free_slots_weighed(self):
         # sev2 has 4 free SEV-ES slots, sev1 none.
         self.assertEqual([('sev2', 1.0), ('sev1', 0.0)],
