@@ -80,38 +80,41 @@ def domain_capabilities(path):
     return Fact(caps)
 
 
+def _read_text(path):
+    """(text, error) of a sysfs file; text is None when it does not exist."""
+    try:
+        with open(path) as sysfs_file:
+            return sysfs_file.read().strip(), None
+    except FileNotFoundError:
+        return None, None
+    except OSError as error:
+        return None, 'cannot read %s: %s' % (path, error.strerror)
+
+
 def kernel_parameters(sysfs_root):
     """kvm_amd's sev, sev_es, sev_snp: True, False, or None if absent."""
     values = {}
     for model in KERNEL_MODELS:
         path = os.path.join(sysfs_root, KERNEL_PARAMETER % model)
-        try:
-            with open(path) as parameter:
-                text = parameter.read().strip()
-        except FileNotFoundError:
-            values[model] = None
-            continue
-        except OSError as error:
-            return Fact(error='cannot read %s: %s' % (path, error.strerror))
-        if text not in ('Y', 'N', '1', '0'):
+        text, error = _read_text(path)
+        if error:
+            return Fact(error=error)
+        if text is not None and text not in ('Y', 'N', '1', '0'):
             return Fact(error='%s holds %r, not Y, N, 1 or 0' % (path, text))
-        values[model] = text in ('Y', '1')
+        values[model] = None if text is None else text in ('Y', '1')
     return Fact(values)
 
 
 def misc_capacity(sysfs_root):
     """The misc cgroup's capacity per resource ({'sev': 509, ...}), if any."""
     path = os.path.join(sysfs_root, MISC_CAPACITY)
-    try:
-        with open(path) as capacity:
-            lines = capacity.read().splitlines()
-    except FileNotFoundError:
-        return Fact({})
-    except OSError as error:
-        return Fact(error='cannot read %s: %s' % (path, error.strerror))
+    text, error = _read_text(path)
+    if error or text is None:
+        return Fact({}, error)
     try:
         return Fact({name: int(count) for name, count in
-                     (line.split() for line in lines if line.strip())})
+                     (line.split() for line in text.splitlines()
+                      if line.strip())})
     except ValueError:
         return Fact(error='%s is not "<resource> <count>" lines' % path)
 
@@ -119,15 +122,9 @@ def misc_capacity(sysfs_root):
 def machine_slice_memory_max(sysfs_root):
     """machine.slice's memory limit in bytes; None when unlimited."""
     path = os.path.join(sysfs_root, MACHINE_SLICE_MEMORY_MAX)
-    try:
-        with open(path) as limit:
-            text = limit.read().strip()
-    except FileNotFoundError:
-        return Fact(None)
-    except OSError as error:
-        return Fact(error='cannot read %s: %s' % (path, error.strerror))
-    if text == 'max':
-        return Fact(None)
+    text, error = _read_text(path)
+    if error or text is None or text == 'max':
+        return Fact(None, error)
     try:
         return Fact(int(text))
     except ValueError:

@@ -15,6 +15,8 @@
 import collections
 from urllib import parse
 
+import fixtures
+
 from nova.scheduler.client import report
 
 from sev_scheduler import capacity
@@ -88,3 +90,12 @@ class FakePlacement:
                                                    'used': p.used}},
                      'traits': [p.trait], 'root_provider_uuid': p.root}
             for p in self.providers if p.root in roots}})
+
+
+def use(test_case):
+    """A FakePlacement standing in for Nova's client for the test."""
+    placement = FakePlacement()
+    test_case.useFixture(fixtures.MockPatch(
+        'nova.scheduler.client.report.report_client_singleton',
+        return_value=placement))
+    return placement

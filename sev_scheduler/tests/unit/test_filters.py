@@ -38,10 +38,7 @@ class SEVFilterTestCase(test.TestCase):
         super().setUp()
         self.context = nova_context.get_admin_context()
         factories.build_request(self.context)
-        self.placement = fake_placement.FakePlacement()
-        self.useFixture(fixtures.MockPatch(
-            'nova.scheduler.client.report.report_client_singleton',
-            return_value=self.placement))
+        self.placement = fake_placement.use(self)
         self.filter = filters.SEVFilter()
         self.sev1 = factories.sev_host('sev1', layout='child')
         self.sev2 = factories.sev_host('sev2', layout='root')
@@ -364,10 +361,7 @@ class CapAndIsolationTestCase(test.TestCase):
     def setUp(self):
         super().setUp()
         factories.build_request(nova_context.get_admin_context())
-        self.placement = fake_placement.FakePlacement()
-        self.useFixture(fixtures.MockPatch(
-            'nova.scheduler.client.report.report_client_singleton',
-            return_value=self.placement))
+        self.placement = fake_placement.use(self)
         # sev1: slots on a child provider, 3 of 10 used; sev2: on its root
         # (before Nova 2025.2), 1 of 10 used.
         self.placement.add_slots(uuids.sev1_amd_sev, uuids.sev1, 'amd-sev',

@@ -29,7 +29,6 @@ import math
 import os
 import sys
 
-import fixtures
 from hypothesis import given
 from hypothesis import HealthCheck
 from hypothesis import settings
@@ -121,14 +120,11 @@ class FuzzTestCase(test.NoDBTestCase):
 
     def setUp(self):
         super().setUp()
-        self.placement = fake_placement.FakePlacement()
+        self.placement = fake_placement.use(self)
         for index in range(6):
             root = getattr(uuids, 'host%d' % index)
             self.placement.add_slots(getattr(uuids, 'host%d_slot' % index),
                                      root, 'amd-sev', 4, index % 5)
-        self.useFixture(fixtures.MockPatch(
-            'nova.scheduler.client.report.report_client_singleton',
-            return_value=self.placement))
         self.cases = 0
         # Options are read per request; the checks once, at load.
         self.filter = filters.SEVFilter()

@@ -12,7 +12,6 @@
 
 """Properties of the filter over generated flavors, images and hosts."""
 
-import fixtures
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -118,9 +117,7 @@ class FilterPropertiesTestCase(test.TestCase):
     def setUp(self):
         super().setUp()
         factories.build_request(nova_context.get_admin_context())
-        self.useFixture(fixtures.MockPatch(
-            'nova.scheduler.client.report.report_client_singleton',
-            return_value=fake_placement.FakePlacement()))
+        fake_placement.use(self)
         self.filter = filters.SEVFilter()
 
     @settings(max_examples=300, deadline=None)

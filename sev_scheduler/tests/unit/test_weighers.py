@@ -29,10 +29,7 @@ class SEVWeigherTestCase(test.NoDBTestCase):
 
     def setUp(self):
         super().setUp()
-        self.placement = fake_placement.FakePlacement()
-        self.useFixture(fixtures.MockPatch(
-            'nova.scheduler.client.report.report_client_singleton',
-            return_value=self.placement))
+        self.placement = fake_placement.use(self)
         # Free amd-sev slots: sev1 7 (child provider), sev2 1 (root).
         self.placement.add_slots(uuids.sev1_amd_sev, uuids.sev1, 'amd-sev',
                                  10, 3)
