@@ -46,14 +46,17 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
     * on rebuild, refuse an image that turns encryption on, or changes its
       model, for a server that holds no slot of that model.
 
-    Then per host, with no I/O: keep only the allocation candidates that
-    carry a ``MEM_ENCRYPTION_CONTEXT`` slot, and drop hosts without one, or
-    whose ``ram_allocation_ratio`` is above 1.0 for models that lock guest
-    memory (amd-sev, amd-sev-es).
+    Then per host, in constant time: keep only the allocation candidates
+    that carry a ``MEM_ENCRYPTION_CONTEXT`` slot, and drop hosts without
+    one, whose ``ram_allocation_ratio`` is above 1.0 for models that lock
+    guest memory (amd-sev, amd-sev-es), or that reached their cap
+    (``[sev_scheduler] max_guests_per_host``, aggregate ``sev_max_guests``;
+    the usage comes from one Placement call per request).
 
-    Any other request gets its hosts back untouched. Nothing but NoValidHost
-    leaves the filter: when something fails, encrypted requests are
-    refused and all others pass.
+    Any other request gets its hosts back untouched, unless
+    ``[sev_scheduler] isolate_sev_hosts`` keeps it off SEV-capable hosts.
+    Nothing but NoValidHost leaves the filter: when something fails,
+    encrypted requests are refused and all others pass.
     """
 
     # A new image can turn memory encryption on or change its model, which
