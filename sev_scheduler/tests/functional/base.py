@@ -23,6 +23,7 @@ import os
 import sys
 import time
 
+import fixtures
 from oslo_serialization import jsonutils
 from oslo_utils.fixture import uuidsentinel as uuids
 from oslo_utils import versionutils
@@ -111,6 +112,18 @@ class SEVTestBase(base.ServersTestBase):
         """One passthrough PCI device and two vGPU-capable GPUs."""
         return fakelibvirt.HostPCIDevicesInfo(num_pci=1, num_pfs=0,
                                               num_vfs=0, num_mdevcap=2)
+
+    def allow_cold_migration(self):
+        """As Nova's own tests do: the fake driver cannot copy disks."""
+        self.useFixture(fixtures.MockPatch(
+            'nova.virt.libvirt.driver.LibvirtDriver'
+            '.migrate_disk_and_power_off', return_value='{}'))
+
+    def disable_host(self, hostname):
+        """Disable a host's compute service, as an operator would."""
+        service = self.admin_api.get_services(
+            host=hostname, binary='nova-compute')[0]
+        self.admin_api.put_service(service['id'], {'status': 'disabled'})
 
     def restart_scheduler(self):
         """Restart the scheduler, so that it reads changed options."""

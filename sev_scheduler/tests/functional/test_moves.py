@@ -10,8 +10,6 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-import fixtures
-
 from sev_scheduler.tests.functional import base
 
 
@@ -20,10 +18,7 @@ class MovesTestCase(base.SEVTestBase):
 
     def setUp(self):
         super().setUp()
-        # As in Nova's own tests: the fake driver cannot copy disks.
-        self.useFixture(fixtures.MockPatch(
-            'nova.virt.libvirt.driver.LibvirtDriver'
-            '.migrate_disk_and_power_off', return_value='{}'))
+        self.allow_cold_migration()
         self.start_host('sev1', slots=2)
         self.start_host('sev2', slots=2)
         self.start_host('plain1')
@@ -33,11 +28,6 @@ class MovesTestCase(base.SEVTestBase):
         self.assertEqual('sev2', self.host_of(server))
         self.assertEqual(0, self.slots_used('sev1'))
         self.assertEqual(1, self.slots_used('sev2'))
-
-    def _disable(self, hostname):
-        service = self.admin_api.get_services(
-            host=hostname, binary='nova-compute')[0]
-        self.admin_api.put_service(service['id'], {'status': 'disabled'})
 
     def test_cold_migration(self):
         server = self._migrate_server(self.server, api=self.admin_api)
@@ -56,7 +46,7 @@ class MovesTestCase(base.SEVTestBase):
         self.flags(shelved_offload_time=0)
         self._shelve_server(self.server)
         self.assertEqual(0, self.slots_used('sev1'))
-        self._disable('sev1')
+        self.disable_host('sev1')
         server = self._unshelve_server(self.server)
         self._assert_on_other_sev_host(server)
 

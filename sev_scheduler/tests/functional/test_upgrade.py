@@ -29,9 +29,7 @@ class MixedLayoutTestCase(base.SEVTestBase):
 
     def setUp(self):
         super().setUp()
-        self.useFixture(fixtures.MockPatch(
-            'nova.virt.libvirt.driver.LibvirtDriver'
-            '.migrate_disk_and_power_off', return_value='{}'))
+        self.allow_cold_migration()
         self.start_host('modern', slots=2)
         self.start_host('legacy')
         self.legacy = self.compute_rp_uuids['legacy']

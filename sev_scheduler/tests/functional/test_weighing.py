@@ -36,13 +36,8 @@ class WeighingTestCase(base.SEVTestBase):
 
     def test_plain_guests_use_sev_hosts_when_nothing_else(self):
         self.start_host('plain1')
-        self._disable('plain1')
+        self.disable_host('plain1')
         self.assertIn(self.host_of(self.boot()), ('sev_big', 'sev_small'))
-
-    def _disable(self, hostname):
-        service = self.admin_api.get_services(
-            host=hostname, binary='nova-compute')[0]
-        self.admin_api.put_service(service['id'], {'status': 'disabled'})
 
 
 class IsolationTestCase(base.SEVTestBase):
