@@ -16,27 +16,20 @@ import collections
 import contextlib
 
 import os_resource_classes as orc
-import os_traits
 
 from nova import exception
-from nova.objects import fields
 from nova.scheduler.client import report
-from nova.virt import hardware
+
+from sev_scheduler import compat
 
 PLACEMENT_VERSION = '1.39'
 SLOT = orc.MEM_ENCRYPTION_CONTEXT
-AMD_MODELS = (
-    fields.MemEncryptionModel.AMD_SEV,
-    fields.MemEncryptionModel.AMD_SEV_ES,
-    fields.MemEncryptionModel.AMD_SEV_SNP,
-)
-# The trait Nova asks Placement for, per model.
-MODEL_TRAITS = {model: hardware.MemEncryptionConfig.create(model)
-                .required_trait for model in AMD_MODELS}
+# The slot providers' trait per model the running Nova honours.
+MODEL_TRAITS = compat.MODEL_TRAITS
 
 # Before Nova 2025.2 slots were on the root provider and AMD SEV was the
 # only model.
-ROOT_PROVIDER_TRAIT = os_traits.HW_CPU_X86_AMD_SEV
+ROOT_PROVIDER_TRAIT = compat.mem_encryption(compat.AMD_SEV).trait
 
 
 class PlacementUnavailable(Exception):
@@ -62,10 +55,11 @@ def _placement_call():
 def carries_slot(candidate):
     """Whether an allocation candidate allocates a memory encryption slot.
 
-    Nova asked Placement for the model's trait along with the slot, so a
-    candidate carrying the slot has one of the requested model, whichever
-    provider holds it: the compute node's root provider before Nova 2025.2,
-    a child provider per model since.
+    Nova asked Placement for the model's trait along with the slot (since
+    2025.2; before, AMD SEV was the only model), so a candidate carrying
+    the slot has one of the requested model, whichever provider holds it:
+    the compute node's root provider before Nova 2025.2, a child provider
+    per model since.
     """
     return any(orc.MEM_ENCRYPTION_CONTEXT in allocation['resources']
                for allocation in candidate['allocations'].values())
@@ -81,7 +75,7 @@ def instance_holds_slot(context, instance_uuid, root_uuids, config):
 
     :param root_uuids: the compute node (root provider) UUIDs of the hosts
         considered.
-    :param config: the requested model's ``MemEncryptionConfig``.
+    :param config: the requested model's ``compat.MemEncryption``.
     :raises PlacementUnavailable: when Placement does not answer.
     """
     client = report.report_client_singleton()
@@ -92,10 +86,10 @@ def instance_holds_slot(context, instance_uuid, root_uuids, config):
         if orc.MEM_ENCRYPTION_CONTEXT not in allocation['resources']:
             continue
         if rp_uuid in root_uuids:
-            return config.required_trait == ROOT_PROVIDER_TRAIT
+            return config.trait == ROOT_PROVIDER_TRAIT
         with _placement_call():
             traits = client.get_provider_traits(context, rp_uuid).traits
-        return config.required_trait in traits
+        return config.trait in traits
     return False
 
 
@@ -138,7 +132,7 @@ def _read_view(request):
     # The trees with a free slot of the model, every provider of each.
     summaries = _get(request.context,
                      '/allocation_candidates?resources=%s:1&required=%s'
-                     % (SLOT, config.required_trait))['provider_summaries']
+                     % (SLOT, config.trait))['provider_summaries']
     used = collections.Counter()
     free = collections.Counter()
     for summary in summaries.values():
@@ -147,7 +141,7 @@ def _read_view(request):
             continue
         root = summary['root_provider_uuid']
         used[root] += slots['used']
-        if config.required_trait in summary['traits']:
+        if config.trait in summary['traits']:
             free[root] += slots['capacity'] - slots['used']
     return SlotView(used, used, free)
 

@@ -13,12 +13,13 @@
 """What a scheduling request asks for, read once per request.
 
 The encryption request is read with Nova's own helper,
-``nova.virt.hardware.get_mem_encryption_constraint``, the one Nova uses to
-turn it into a Placement query, so the filter and Placement never disagree
-on what was asked. On top of it the reading fails closed: a value of a
-memory-encryption key that Nova would silently read as "no" (a malformed
-boolean, an unknown model, a model without the switch) is an invalid
-request, not a request without encryption.
+``nova.virt.hardware.get_mem_encryption_constraint`` (through
+``sev_scheduler.compat``), the one Nova uses to turn it into a Placement
+query, so the filter and Placement never disagree on what was asked. On
+top of it the reading fails closed: a value of a memory-encryption key that
+Nova would silently read as "no" (a malformed boolean, an unknown model, a
+model without the switch), or a model the running Nova would ignore or
+misread, is an invalid request, not a request without encryption.
 """
 
 import dataclasses
@@ -30,31 +31,28 @@ from oslo_utils import strutils
 from nova import context as nova_context
 from nova import exception
 from nova import objects
-from nova.objects import fields
 from nova.scheduler import utils as scheduler_utils
-from nova.virt import hardware
 
 from sev_scheduler import block_devices
-from sev_scheduler import capacity
+from sev_scheduler import compat
 
 FLAVOR_KEY = 'hw:mem_encryption'
 FLAVOR_MODEL_KEY = 'hw:mem_encryption_model'
 IMAGE_KEY = 'hw_mem_encryption'
 IMAGE_MODEL_KEY = 'hw_mem_encryption_model'
 
-AMD_MODELS = capacity.AMD_MODELS
 
 
 @dataclasses.dataclass(frozen=True)
 class Encryption:
     """The AMD memory encryption one request asks for.
 
-    ``config`` is Nova's ``MemEncryptionConfig`` of the requested model;
+    ``config`` is the requested model as the running Nova treats it;
     ``error`` says why the request cannot be honoured as written. Neither
     set: no AMD memory encryption was asked for.
     """
 
-    config: hardware.MemEncryptionConfig | None = None
+    config: compat.MemEncryption | None = None
     error: str | None = None
 
     @property
@@ -80,17 +78,22 @@ def _image_of(spec_obj):
     return objects.ImageMeta(properties=objects.ImageMetaProps())
 
 
+def _image_model(image_meta):
+    return compat.image_property(image_meta.properties, IMAGE_MODEL_KEY)
+
+
 def read_encryption(flavor, image_meta):
     """Read the memory encryption asked for by a flavor and an image."""
     extra_specs = _extra_specs(flavor)
     flavor_value = extra_specs.get(FLAVOR_KEY)
     flavor_model = extra_specs.get(FLAVOR_MODEL_KEY)
     image_value = image_meta.properties.get(IMAGE_KEY)
-    image_model = image_meta.properties.get(IMAGE_MODEL_KEY)
+    image_model = _image_model(image_meta)
 
     # An empty model is no model, as Nova reads it (the default applies).
     named_models = {m for m in (flavor_model, image_model) if m}
-    if named_models == {fields.MemEncryptionModel.INTEL_TDX}:
+    if (named_models == {compat.INTEL_TDX} and
+            compat.INTEL_TDX in compat.MODELS):
         # Another vendor's technology: not ours to accept or refuse.
         return NOT_REQUESTED
 
@@ -102,15 +105,22 @@ def read_encryption(flavor, image_meta):
             return Encryption(error=(
                 "the flavor's %s extra spec is %r, which is neither true "
                 "nor false" % (FLAVOR_KEY, flavor_value)))
-    if flavor_model and flavor_model not in fields.MemEncryptionModel.ALL:
-        return Encryption(error=(
-            "the flavor's %s extra spec is %r, which is not a memory "
-            "encryption model (allowed: %s)" % (
-                FLAVOR_MODEL_KEY, flavor_model,
-                ', '.join(fields.MemEncryptionModel.ALL))))
+    switched_off = (flavor_value is not None and
+                    not strutils.bool_from_string(flavor_value) or
+                    image_value is False)
+    for model in sorted(named_models - set(compat.MODELS)):
+        later = compat.unsupported_model_reason(model)
+        if later is None:
+            return Encryption(error=(
+                "the flavor's %s extra spec is %r, which is not a memory "
+                "encryption model (allowed: %s)" % (
+                    FLAVOR_MODEL_KEY, model, ', '.join(compat.MODELS))))
+        if not switched_off:
+            # A model of a later release: this Nova ignores or refuses it.
+            return Encryption(error=later)
 
     try:
-        config = hardware.get_mem_encryption_constraint(flavor, image_meta)
+        config = compat.mem_encryption_constraint(flavor, image_meta)
     except exception.NovaException as e:
         return Encryption(error=e.format_message())
 
@@ -123,7 +133,7 @@ def read_encryption(flavor, image_meta):
                 "the image" % (', '.join(sorted(named_models)), FLAVOR_KEY,
                                IMAGE_KEY)))
         return NOT_REQUESTED
-    if config.model not in AMD_MODELS:
+    if config.model not in compat.AMD_MODELS:
         return NOT_REQUESTED
     return Encryption(config=config)
 
@@ -140,7 +150,7 @@ def names_encryption(spec_obj):
         props = _image_of(spec_obj).properties
         values = [extra_specs.get(FLAVOR_KEY), props.get(IMAGE_KEY)]
         models = [extra_specs.get(FLAVOR_MODEL_KEY),
-                  props.get(IMAGE_MODEL_KEY)]
+                  compat.image_property(props, IMAGE_MODEL_KEY)]
     except Exception:
         return True
     if any(model is not None for model in models):

@@ -30,13 +30,13 @@ import nova.conf.compute
 import nova.conf.libvirt
 from nova import exception
 from nova.virt.libvirt import config as libvirt_config
-from nova.virt.libvirt import host as libvirt_host
+
+from sev_scheduler import compat
 
 KERNEL_MODELS = ('sev', 'sev_es', 'sev_snp')
 # Nova's paths, relative to /sys.
 _SYS = '/sys/'
-KERNEL_PARAMETER = libvirt_host.SEV_KERNEL_PARAM_FILE[len(_SYS):]
-MISC_CAPACITY = libvirt_host.MISC_CONTROL_GROUP_CAPACITY_FILE[len(_SYS):]
+MISC_CAPACITY = compat.misc_capacity_file()[len(_SYS):]
 MACHINE_SLICE_MEMORY_MAX = 'fs/cgroup/machine.slice/memory.max'
 REMOVED_LIBVIRT_OPTIONS = ('num_memory_encrypted_guests',)
 
@@ -95,7 +95,8 @@ def kernel_parameters(sysfs_root):
     """kvm_amd's sev, sev_es, sev_snp: True, False, or None if absent."""
     values = {}
     for model in KERNEL_MODELS:
-        path = os.path.join(sysfs_root, KERNEL_PARAMETER % model)
+        path = os.path.join(sysfs_root,
+                            compat.kernel_parameter_file(model)[len(_SYS):])
         text, error = _read_text(path)
         if error:
             return Fact(error=error)

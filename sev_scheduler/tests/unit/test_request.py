@@ -15,6 +15,7 @@ import itertools
 from nova.objects import fields
 from nova import test
 
+from sev_scheduler import compat
 from sev_scheduler import request as sev_request
 from sev_scheduler.tests.unit import factories
 
@@ -49,7 +50,7 @@ class ReadEncryptionTestCase(test.NoDBTestCase):
                             fields.MemEncryptionModel.AMD_SEV)
 
     def test_every_amd_model_from_flavor_and_image(self):
-        for model, where in itertools.product(sev_request.AMD_MODELS,
+        for model, where in itertools.product(compat.AMD_MODELS,
                                               ('flavor', 'image')):
             props = dict(factories.SNP, hw_mem_encryption=True)
             extra_specs = {}
