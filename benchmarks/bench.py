@@ -123,7 +123,8 @@ def filter_run(host_filter, make_spec):
         spec_obj = make_spec()
         # A new boot's block device mappings come from its BuildRequest;
         # the benchmark has no database, so it hands them over.
-        sev_request.for_spec(spec_obj, objects.BlockDeviceMappingList())
+        sev_request.for_spec(
+            spec_obj, block_device_mappings=objects.BlockDeviceMappingList())
         return list(host_filter.filter_all(hosts, spec_obj))
     return run
 

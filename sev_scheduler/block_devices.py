@@ -14,14 +14,18 @@
 
 A new server's mappings are in its ``BuildRequest`` in the API database
 until it is scheduled; a server being moved has them in its cell database.
+The same holds for the rest of what Nova stored about the instance
+(``raw_image``).
 """
+
+import contextlib
 
 from nova import context as nova_context
 from nova import exception
 from nova import objects
 
 
-def _is_move(spec_obj):
+def is_move(spec_obj):
     # The conductor restricts every move but a cross-cell resize to the
     # instance's cell; a new boot has no cell yet.
     destination = (spec_obj.requested_destination
@@ -31,24 +35,28 @@ def _is_move(spec_obj):
                 destination.cell)
 
 
-def _from_cell(context, instance_uuid, cell_mapping=None):
-    if cell_mapping is None:
+@contextlib.contextmanager
+def target_instance_cell(context, spec_obj):
+    """A context targeted at the cell of the request's existing instance."""
+    if is_move(spec_obj):
+        cell_mapping = spec_obj.requested_destination.cell
+    else:
+        # A cross-cell resize: the instance exists, its cell is not named.
         cell_mapping = objects.InstanceMapping.get_by_instance_uuid(
-            context, instance_uuid).cell_mapping
+            context, spec_obj.instance_uuid).cell_mapping
     with nova_context.target_cell(context, cell_mapping) as cell_context:
-        return objects.BlockDeviceMappingList.get_by_instance_uuid(
-            cell_context, instance_uuid)
+        yield cell_context
 
 
 def get_for_request(context, spec_obj):
     """Return the BlockDeviceMappingList of the request's instance."""
     uuid = spec_obj.instance_uuid
-    if _is_move(spec_obj):
-        return _from_cell(context, uuid, spec_obj.requested_destination.cell)
-    try:
-        build_request = objects.BuildRequest.get_by_instance_uuid(
-            context, uuid)
-    except exception.BuildRequestNotFound:
-        # A cross-cell resize: the instance exists, its cell is not named.
-        return _from_cell(context, uuid)
-    return build_request.block_device_mappings
+    if not is_move(spec_obj):
+        try:
+            return objects.BuildRequest.get_by_instance_uuid(
+                context, uuid).block_device_mappings
+        except exception.BuildRequestNotFound:
+            pass
+    with target_instance_cell(context, spec_obj) as cell_context:
+        return objects.BlockDeviceMappingList.get_by_instance_uuid(
+            cell_context, uuid)

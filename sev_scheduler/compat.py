@@ -52,6 +52,11 @@ _MODEL_ENUM = getattr(fields, 'MemEncryptionModel', None)
 #: ignores the key and every encrypted guest is AMD SEV.
 READS_MODEL_KEYS = _MODEL_ENUM is not None
 
+#: Whether the RequestSpec's image carries ``hw_mem_encryption_model``:
+#: before 2025.2 Nova drops the property (and boots AMD SEV).
+READS_IMAGE_MODEL = ('hw_mem_encryption_model' in
+                     image_meta.ImageMetaProps.fields)
+
 #: The models the running Nova honours.
 MODELS = tuple(_MODEL_ENUM.ALL) if READS_MODEL_KEYS else (AMD_SEV,)
 
@@ -125,6 +130,7 @@ def image_property(properties, name):
     ``hw_mem_encryption_model``).
     """
     if name not in image_meta.ImageMetaProps.fields:
+        # Dropped from the request's image: see raw_image for the value.
         return None
     return properties.get(name)
 

@@ -35,6 +35,7 @@ from nova.scheduler import utils as scheduler_utils
 
 from sev_scheduler import block_devices
 from sev_scheduler import compat
+from sev_scheduler import raw_image
 
 FLAVOR_KEY = 'hw:mem_encryption'
 FLAVOR_MODEL_KEY = 'hw:mem_encryption_model'
@@ -138,6 +139,21 @@ def read_encryption(flavor, image_meta):
     return Encryption(config=config)
 
 
+def _image_model_nova_drops(encryption, raw_properties):
+    """Refuse an image model that the running Nova drops unread.
+
+    Before 2025.2 the model is not an image property Nova knows: the guest
+    would start as AMD SEV, whatever model the image names.
+    """
+    model = raw_properties.get(IMAGE_MODEL_KEY)
+    if not model or model in compat.MODELS:
+        return encryption
+    return Encryption(error=compat.unsupported_model_reason(model) or (
+        "the image's %s property is %r, which is not a memory encryption "
+        "model (allowed: %s)" % (IMAGE_MODEL_KEY, model,
+                                 ', '.join(compat.MODELS))))
+
+
 def names_encryption(spec_obj):
     """Whether a request names memory encryption in any form.
 
@@ -164,20 +180,27 @@ def names_encryption(spec_obj):
 class Request:
     """One scheduling request, as far as memory encryption is concerned."""
 
-    def __init__(self, spec_obj, block_device_mappings=None):
+    def __init__(self, spec_obj, block_device_mappings=None,
+                 raw_image_properties=None):
         """Read ``spec_obj``.
 
         :param block_device_mappings: the request's mappings when the caller
             has them (offline, without a database); looked up otherwise.
+        :param raw_image_properties: the image's properties as written, when
+            the caller has them; looked up otherwise, when needed.
         """
         self.spec = spec_obj
         self._block_device_mappings = block_device_mappings
+        self._raw_image_properties = raw_image_properties
         # Set by capacity.view() when a filter or weigher needs it.
         self.slot_view = None
         self.flavor = spec_obj.flavor
         self.image = _image_of(spec_obj)
-        self.encryption = read_encryption(self.flavor, self.image)
         self.is_rebuild = scheduler_utils.request_is_rebuild(spec_obj)
+        self.encryption = read_encryption(self.flavor, self.image)
+        if self.encryption.config and not compat.READS_IMAGE_MODEL:
+            self.encryption = _image_model_nova_drops(
+                self.encryption, self.raw_image_properties)
 
     @property
     def instance_uuid(self):
@@ -205,6 +228,14 @@ class Request:
         return context.elevated()
 
     @property
+    def raw_image_properties(self):
+        """The image's properties as written: one lookup, when needed."""
+        if self._raw_image_properties is None:
+            self._raw_image_properties = raw_image.get_for_request(
+                self.context, self.spec, self.is_rebuild)
+        return self._raw_image_properties
+
+    @property
     def block_device_mappings(self):
         """The request's block device mappings: one database lookup."""
         if self._block_device_mappings is None:
@@ -219,14 +250,13 @@ class Request:
 _requests = weakref.WeakKeyDictionary()
 
 
-def for_spec(spec_obj, block_device_mappings=None):
+def for_spec(spec_obj, **known):
     """The Request read from ``spec_obj``, read at most once.
 
-    :param block_device_mappings: see :class:`Request`; only used when the
-        request is read now.
+    :param known: what the caller already has, see :class:`Request`; only
+        used when the request is read now.
     """
     request = _requests.get(spec_obj)
     if request is None:
-        request = _requests[spec_obj] = Request(spec_obj,
-                                                block_device_mappings)
+        request = _requests[spec_obj] = Request(spec_obj, **known)
     return request

@@ -124,7 +124,9 @@ class CheckRequest(show.ShowOne):
             pci_requests=objects.InstancePCIRequests(requests=[]),
             scheduler_hints={})
         request = sev_request.Request(
-            spec_obj, objects.BlockDeviceMappingList(objects=[]))
+            spec_obj,
+            block_device_mappings=objects.BlockDeviceMappingList(objects=[]),
+            raw_image_properties=image_properties)
         reasons = [reason for reason in (
             verdict.invalid_reason(request),
             verdict.conflict_reason(

@@ -145,9 +145,13 @@ class FuzzTestCase(test.NoDBTestCase):
             self.flags(**{name: value, 'group': 'sev_scheduler'})
         extra_specs, properties = request
         spec_obj = factories.spec(extra_specs, properties, pci_requests=pci)
-        # The block device mappings a BuildRequest would hold.
-        sev_request.for_spec(spec_obj,
-                             objects.BlockDeviceMappingList(objects=mappings))
+        # The block device mappings and raw image properties a
+        # BuildRequest would hold.
+        sev_request.for_spec(
+            spec_obj,
+            block_device_mappings=objects.BlockDeviceMappingList(
+                objects=mappings),
+            raw_image_properties=dict(properties))
         encryption = sev_request.read_encryption(spec_obj.flavor,
                                                  spec_obj.image)
         try:
