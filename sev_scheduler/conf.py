@@ -151,10 +151,11 @@ Related options:
 The most encrypted guests a host takes, all AMD models together, below what
 its hardware allows.
 
-Nova no longer has ``[libvirt] num_memory_encrypted_guests``: slots come
-from libvirt's ``maxGuests``. SEVFilter drops a host for encrypted
-requests once the slots used on it, as Placement counts them, reach this
-cap. A host's aggregates can set their own with the metadata key
+Nova 2026.2 removed ``[libvirt] num_memory_encrypted_guests``, which capped
+a compute host's SEV slots before: slots come from libvirt's ``maxGuests``
+and ``maxESGuests``. SEVFilter drops a host for encrypted requests once
+the slots used on it, as Placement counts them, reach this cap, on every
+release. A host's aggregates can set their own with the metadata key
 ``sev_max_guests`` (the lowest value wins).
 
 Possible values:
