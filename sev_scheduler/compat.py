@@ -28,8 +28,8 @@ import os_traits
 import nova.conf.libvirt
 from nova.objects import fields
 from nova.objects import image_meta
-from nova.virt import hardware
 from nova import version
+from nova.virt import hardware
 
 AMD_SEV = 'amd-sev'
 AMD_SEV_ES = 'amd-sev-es'

@@ -20,7 +20,6 @@ database for a move. A rebuild's new image is not there yet: it is read
 from the image service, as the compute will.
 """
 
-from nova import context as nova_context
 from nova import exception
 from nova.image import glance
 from nova import objects

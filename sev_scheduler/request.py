@@ -43,7 +43,6 @@ IMAGE_KEY = 'hw_mem_encryption'
 IMAGE_MODEL_KEY = 'hw_mem_encryption_model'
 
 
-
 @dataclasses.dataclass(frozen=True)
 class Encryption:
     """The AMD memory encryption one request asks for.
