@@ -16,12 +16,19 @@ The real API, conductor, scheduler and Placement run in process on sqlite;
 compute hosts are Nova's fake libvirt driver, each with its own domain
 capabilities (SEV or not, ``maxGuests`` slots). SEVFilter is enabled with
 the README's nova.conf lines.
+
+The harness of every supported Nova (2025.1 to 2026.2) runs these
+scenarios; what differs between their harnesses and libvirt drivers is
+bridged here, and only here. What differs for the product is
+``sev_scheduler.compat``'s, which the scenarios read to know what the
+running Nova honours.
 """
 
 import copy
 import os
 import sys
 import time
+import unittest
 
 import fixtures
 from oslo_serialization import jsonutils
@@ -32,9 +39,11 @@ from nova.tests import fixtures as nova_fixtures
 from nova.tests.fixtures import libvirt as fakelibvirt
 from nova.tests.functional.libvirt import base
 from nova import utils
+from nova import version
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import host as libvirt_host
 
+from sev_scheduler import compat
 from sev_scheduler.tests.unit import test_scheduler_service
 
 SEV_FEATURES = '''  <features>
@@ -62,6 +71,69 @@ NO_SEV_FEATURES = '''  <features>
 SEV_IMAGE = {'hw_firmware_type': 'uefi', 'hw_machine_type': 'q35',
              'hw_mem_encryption': 'True'}
 
+SLOT = 'MEM_ENCRYPTION_CONTEXT'
+
+# What the running Nova's libvirt driver does, for the harness only.
+#: Since 2025.2 a host's slots are on a child provider per model, named
+#: <nodename>_amd_sev, _amd_sev_es...; before, on its root provider.
+SLOTS_ON_CHILD_PROVIDERS = hasattr(
+    libvirt_driver.LibvirtDriver,
+    '_update_provider_tree_for_memory_encryption')
+#: The QEMU that SEV-ES needs (since 2025.2; no SEV-ES before).
+_SEV_ES_QEMU = getattr(libvirt_host, 'MIN_QEMU_SEV_ES_VERSION', None)
+#: Nova's own stub of the kvm_amd parameters (2026.2), if it has one.
+_NOVA_AMD_SEV_FIXTURE = getattr(fakelibvirt, 'AmdSevFixture', None)
+
+NOVA = 'Nova %s' % version.version_string()
+
+
+def needs_model(model):
+    """Skip a scenario about a model the running Nova does not honour."""
+    return unittest.skipUnless(
+        model in compat.AMD_MODELS, '%s needs OpenStack %s; this is %s'
+        % (model, compat.FIRST_RELEASE.get(model), NOVA))
+
+
+def refused_model(model):
+    """Skip a scenario about refusing a model the running Nova honours."""
+    return unittest.skipIf(
+        model in compat.AMD_MODELS, '%s honours %s: it boots, not refused'
+        % (NOVA, model))
+
+
+#: Skip a scenario about ``[libvirt] num_memory_encrypted_guests``.
+needs_slot_option = unittest.skipUnless(
+    compat.CAPS_SLOTS_BY_OPTION, '[libvirt] %s was removed in OpenStack '
+    '2026.2 (Nova 34); this is %s' % (compat.LIBVIRT_SLOT_OPTION, NOVA))
+
+#: Skip a scenario about hosts with slots on child providers.
+needs_child_providers = unittest.skipUnless(
+    SLOTS_ON_CHILD_PROVIDERS, 'slots are on child providers since '
+    'OpenStack 2025.2 (Nova 32); this is %s' % NOVA)
+
+
+class KernelAmdSevFixture(fixtures.Fixture):
+    """Which models the kvm_amd module of the next host to start enables.
+
+    What Nova's own ``AmdSevFixture`` (2026.2) does, for the Novas that
+    have none: the harness makes their kvm_amd parameter files absent, so
+    no host would have SEV. Nova 2025.1 asks about the 'sev' file alone
+    (no model argument).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.sev = self.sev_es = self.sev_snp = False
+
+    def _setUp(self):
+        def kernel_supports(model='sev'):
+            return {'sev': self.sev, 'sev-es': self.sev_es,
+                    'sev-snp': self.sev_snp}[model]
+
+        self.useFixture(fixtures.MockPatch(
+            'nova.virt.libvirt.host.Host._kernel_supports_amd_sev',
+            side_effect=kernel_supports))
+
 
 class SEVTestBase(base.ServersTestBase):
     """A cloud where some hosts offer SEV slots and some do not."""
@@ -75,8 +147,10 @@ class SEVTestBase(base.ServersTestBase):
             sys.prefix, 'etc', 'nova', 'api-paste.ini'), group='wsgi')
         self._features = {}
         super().setUp()
-        self.qemu_version = versionutils.convert_version_to_int(
-            libvirt_host.MIN_QEMU_SEV_ES_VERSION)
+        self.amd_sev = (self.libvirt.amd_sev if _NOVA_AMD_SEV_FIXTURE
+                        else self.useFixture(KernelAmdSevFixture()))
+        self.qemu_version = (versionutils.convert_version_to_int(
+            _SEV_ES_QEMU) if _SEV_ES_QEMU else None)
         self.images = {}
         self.create_image('plain', {})
         self.create_image('sev', SEV_IMAGE)
@@ -125,6 +199,30 @@ class SEVTestBase(base.ServersTestBase):
             host=hostname, binary='nova-compute')[0]
         self.admin_api.put_service(service['id'], {'status': 'disabled'})
 
+    def migrate(self, server, host=None):
+        """Cold migrate a server as an admin, to a host or where it fits.
+
+        Waits for VERIFY_RESIZE. Nova's ``_migrate_server`` takes no
+        ``api`` before 2026.1, and migration is an admin action.
+        """
+        self.admin_api.post_server_action(server['id'],
+                                          {'migrate': {'host': host}})
+        return self._wait_for_state_change(server, 'VERIFY_RESIZE')
+
+    def _wait_for_server_parameter(self, server, expected_params,
+                                   max_retries=10, api=None, **kwargs):
+        """Nova's wait, with room for a loaded machine and the fault.
+
+        Nova gives up after 5 s, which 2 shared cores can exceed; before
+        2026.2 it returns a server in ERROR before its fault is recorded.
+        """
+        server = super()._wait_for_server_parameter(
+            server, expected_params, max(max_retries, 60), api=api, **kwargs)
+        if (expected_params.get('status') == 'ERROR' and
+                kwargs.get('wait_for_fault_key', True)):
+            server = self.settle(server)
+        return server
+
     def restart_scheduler(self):
         """Restart the scheduler, so that it reads changed options."""
         self.scheduler.stop()
@@ -165,9 +263,9 @@ class SEVTestBase(base.ServersTestBase):
         :param pci_info: the host's fake PCI devices, a
             ``fakelibvirt.HostPCIDevicesInfo``.
         """
-        self.libvirt.amd_sev.sev = bool(slots)
-        self.libvirt.amd_sev.sev_es = bool(es_slots)
-        self.libvirt.amd_sev.sev_snp = snp
+        self.amd_sev.sev = bool(slots)
+        self.amd_sev.sev_es = bool(es_slots)
+        self.amd_sev.sev_snp = snp
         self._features[hostname] = (
             SEV_FEATURES % {'slots': slots, 'es_slots': es_slots,
                             'launch_security': SNP_LAUNCH_SECURITY
@@ -244,14 +342,58 @@ class SEVTestBase(base.ServersTestBase):
             self.assertIn(word, message)
         return message
 
-    def slots_used(self, hostname, model='amd_sev'):
-        """MEM_ENCRYPTION_CONTEXT used on a host's slot provider."""
+    def slot_provider(self, hostname, model=compat.AMD_SEV):
+        """The UUID of the provider with a host's slots of a model, or None.
+
+        A child provider named ``<hostname>_<model>`` since Nova 2025.2;
+        before, the compute node's root provider (AMD SEV only).
+        """
         rps = self.placement.get(
-            '/resource_providers?name=%s_%s' % (hostname, model),
+            '/resource_providers?name=%s_%s'
+            % (hostname, model.replace('-', '_')),
             version='1.14').body['resource_providers']
-        if not rps:
+        if rps:
+            return rps[0]['uuid']
+        root = self.compute_rp_uuids[hostname]
+        if (model == compat.AMD_SEV and
+                SLOT in self._get_provider_inventory(root)):
+            return root
+        return None
+
+    def expected_slot_provider(self, hostname, model=compat.AMD_SEV):
+        """Where the running Nova puts a host's slots of a model."""
+        root = self.compute_rp_uuids[hostname]
+        if not SLOTS_ON_CHILD_PROVIDERS:
+            return root
+        name = '%s_%s' % (hostname, model.replace('-', '_'))
+        children = [rp for rp in self._get_all_rps_in_a_tree(root)
+                    if rp['name'] == name]
+        self.assertEqual(1, len(children), 'no provider %s' % name)
+        self.assertEqual(root, children[0]['parent_provider_uuid'])
+        return children[0]['uuid']
+
+    def slots_used(self, hostname, model=compat.AMD_SEV):
+        """MEM_ENCRYPTION_CONTEXT used on a host's slot provider."""
+        provider = self.slot_provider(hostname, model)
+        if provider is None:
             return None
-        usages = self.placement.get(
-            '/resource_providers/%s/usages' % rps[0]['uuid'],
-            version='1.14').body['usages']
-        return usages.get('MEM_ENCRYPTION_CONTEXT', 0)
+        return self._get_provider_usages(provider).get(SLOT, 0)
+
+    def slots_total(self, hostname, model=compat.AMD_SEV):
+        """A host's MEM_ENCRYPTION_CONTEXT inventory of a model."""
+        provider = self.slot_provider(hostname, model)
+        if provider is None:
+            return None
+        return self._get_provider_inventory(provider)[SLOT]['total']
+
+    def assert_holds_one_slot(self, server, hostname, model=compat.AMD_SEV):
+        """The server holds one slot, on the host's provider for the model.
+
+        Checked against where the running Nova puts slots (root or child
+        provider), so that a slot taken on the wrong provider shows.
+        """
+        held = {rp: allocation['resources'][SLOT] for rp, allocation in
+                self._get_allocations_by_server_uuid(server['id']).items()
+                if SLOT in allocation['resources']}
+        self.assertEqual(
+            {self.expected_slot_provider(hostname, model): 1}, held)

@@ -30,8 +30,7 @@ class MovesTestCase(base.SEVTestBase):
         self.assertEqual(1, self.slots_used('sev2'))
 
     def test_cold_migration(self):
-        server = self._migrate_server(self.server, api=self.admin_api)
-        server = self._confirm_resize(server)
+        server = self._confirm_resize(self.migrate(self.server))
         self._assert_on_other_sev_host(server)
 
     def test_resize(self):

@@ -10,6 +10,7 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
+from sev_scheduler import compat
 from sev_scheduler.tests.functional import base
 
 
@@ -30,6 +31,11 @@ class PlacementTestCase(base.SEVTestBase):
         server = self.boot(image='sev')
         self.assertEqual('sev1', self.host_of(server))
         self.assertEqual(1, self.slots_used('sev1'))
+
+    def test_sev_image_holds_one_slot_on_slot_provider(self):
+        # On the root provider before Nova 2025.2, on <host>_amd_sev since.
+        server = self.boot(image='sev')
+        self.assert_holds_one_slot(server, 'sev1')
 
     def test_plain_servers_boot_on_every_host(self):
         for host in ('sev1', 'plain1'):
@@ -75,18 +81,22 @@ class ModelsTestCase(base.SEVTestBase):
         self.start_host('sev_es', slots=4, es_slots=2)
         self.start_host('sev_snp', slots=4, es_slots=2, snp=True)
 
+    @base.needs_model(compat.AMD_SEV_SNP)
     def test_sev_snp_lands_on_sev_snp_host(self):
         for _ in range(2):
             server = self.boot(image='sev_snp')
             self.assertEqual('sev_snp', self.host_of(server))
-        self.assertEqual(2, self.slots_used('sev_snp', 'amd_sev_snp'))
+        self.assert_holds_one_slot(server, 'sev_snp', compat.AMD_SEV_SNP)
+        self.assertEqual(2, self.slots_used('sev_snp', compat.AMD_SEV_SNP))
         self.boot(image='sev_snp', expected_state='ERROR')
 
+    @base.needs_model(compat.AMD_SEV_ES)
     def test_sev_es_lands_on_sev_es_host(self):
         for _ in range(2):
             server = self.boot(image='sev_es')
             self.assertEqual('sev_es', self.host_of(server))
-        self.assertEqual(2, self.slots_used('sev_es', 'amd_sev_es'))
+        self.assert_holds_one_slot(server, 'sev_es', compat.AMD_SEV_ES)
+        self.assertEqual(2, self.slots_used('sev_es', compat.AMD_SEV_ES))
         self.boot(image='sev_es', expected_state='ERROR')
 
 

@@ -15,6 +15,7 @@ from oslo_serialization import jsonutils
 from nova.tests.fixtures import libvirt as fakelibvirt
 from nova.tests.functional.libvirt import base as libvirt_base
 
+from sev_scheduler import compat
 from sev_scheduler.tests.functional import base
 
 
@@ -109,6 +110,7 @@ class RebuildTestCase(base.SEVTestBase):
                          self.api.get_server(server['id'])['image']['id'])
         self.assertEqual(1, self.slots_used('sev1'))
 
+    @base.needs_model(compat.AMD_SEV_ES)
     def test_rebuild_changing_model_refused(self):
         self.start_host('sev_es', slots=2, es_slots=2)
         server = self.boot(image='sev', host='sev_es')

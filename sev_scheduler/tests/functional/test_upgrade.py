@@ -15,14 +15,17 @@
 import fixtures
 import os_traits
 
+from sev_scheduler import compat
 from sev_scheduler.tests.functional import base
 
 
+@base.needs_child_providers
 class MixedLayoutTestCase(base.SEVTestBase):
     """Slots on the root provider (before 2025.2) and on a child (since).
 
     Host 'legacy' has its slots on its compute node's provider, host
-    'modern' on a child provider per model.
+    'modern' on a child provider per model. Schedulers are upgraded before
+    computes, so only a scheduler of 2025.2 or later sees both.
     """
 
     CAST_AS_CALL = False
@@ -61,20 +64,14 @@ class MixedLayoutTestCase(base.SEVTestBase):
         self.assertEqual(2, self.slots_used('modern'))
         self.boot(image='sev', expected_state='ERROR')
 
-    def _migrate_to(self, server, host):
-        self.admin_api.post_server_action(server['id'],
-                                          {'migrate': {'host': host}})
-        self._wait_for_state_change(server, 'VERIFY_RESIZE')
-        return self._confirm_resize(server)
-
     def test_migrate_legacy_to_modern_and_back(self):
         server = self.boot(image='sev', host='legacy')
         self.assertEqual(1, self._legacy_used())
-        server = self._migrate_to(server, 'modern')
+        server = self._confirm_resize(self.migrate(server, 'modern'))
         self.assertEqual('modern', self.host_of(server))
         self.assertEqual((0, 1), (self._legacy_used(),
                                   self.slots_used('modern')))
-        server = self._migrate_to(server, 'legacy')
+        server = self._confirm_resize(self.migrate(server, 'legacy'))
         self.assertEqual('legacy', self.host_of(server))
         self.assertEqual((1, 0), (self._legacy_used(),
                                   self.slots_used('modern')))
@@ -86,6 +83,7 @@ class MixedLayoutTestCase(base.SEVTestBase):
         self.assertEqual('legacy', self.host_of(server))
         self.assertEqual(1, self._legacy_used())
 
+    @base.needs_model(compat.AMD_SEV_ES)
     def test_rebuild_on_legacy_host_to_sev_es_refused(self):
         server = self.boot(image='sev', host='legacy')
         self.api.post_server_action(
