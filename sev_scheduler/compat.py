@@ -68,6 +68,12 @@ AMD_MODELS = tuple(model for model in ALL_AMD_MODELS if model in MODELS)
 LIBVIRT_SLOT_OPTION = 'num_memory_encrypted_guests'
 CAPS_SLOTS_BY_OPTION = any(opt.name == LIBVIRT_SLOT_OPTION
                            for opt in nova.conf.libvirt.ALL_OPTS)
+#: Nova's own definition of that option (type, minimum, deprecation), or
+#: None where it is gone.
+LIBVIRT_SLOT_OPT = next((opt for opt in nova.conf.libvirt.ALL_OPTS
+                         if opt.name == LIBVIRT_SLOT_OPTION), None)
+#: The release that removed it, for messages on the releases before.
+LIBVIRT_SLOT_OPTION_REMOVED_IN = '2026.2 (Nova 34)'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,3 +170,26 @@ def misc_capacity_file():
     from nova.virt.libvirt import host as libvirt_host
     return getattr(libvirt_host, 'MISC_CONTROL_GROUP_CAPACITY_FILE',
                    '/sys/fs/cgroup/misc.capacity')
+
+
+def launch_security_types(caps, root):
+    """The guest types libvirt's domain capabilities offer to launch.
+
+    ``<launchSecurity supported='yes'>``'s sectype values ('sev',
+    'sev-snp'...), [] when unsupported or absent. Read with Nova's own parser
+    where it has one (since 2026.2); before, from the XML as that parser
+    reads it.
+
+    :param caps: the ``LibvirtConfigDomainCaps`` parsed from ``root``.
+    :param root: the domain capabilities' root element.
+    """
+    from nova.virt.libvirt import config as libvirt_config
+    parser = getattr(libvirt_config,
+                     'LibvirtConfigDomainCapsFeatureLaunchSecurity', None)
+    if parser is not None:
+        return [sectype for feature in caps.features
+                if isinstance(feature, parser) and feature.supported
+                for sectype in feature.sectypes or ()]
+    return [value.text for feature in root.iterfind('features/launchSecurity')
+            if feature.get('supported') == 'yes'
+            for value in feature.iterfind("enum[@name='sectype']/value")]
