@@ -253,12 +253,14 @@ class SEVTestBase(base.ServersTestBase):
         return connection
 
     def start_host(self, hostname, slots=0, es_slots=0, snp=False,
-                   ram_allocation_ratio=1.0, pci_info=None):
+                   ram_allocation_ratio=1.0, pci_info=None,
+                   stateless_firmware=False):
         """Start a compute host offering ``slots`` SEV slots (0: no SEV).
 
         ``es_slots`` are SEV-ES slots, or SEV-SNP slots with ``snp``: the
         two models share the ES pool and Nova offers SNP alone when the
-        host has it.
+        host has it. SEV-SNP hosts, and those with ``stateless_firmware``,
+        have a libvirt that supports stateless firmware.
 
         :param pci_info: the host's fake PCI devices, a
             ``fakelibvirt.HostPCIDevicesInfo``.
@@ -275,7 +277,8 @@ class SEVTestBase(base.ServersTestBase):
         self.flags(initial_ram_allocation_ratio=ram_allocation_ratio)
         # SEV-SNP needs stateless firmware support in libvirt.
         libvirt_version = versionutils.convert_version_to_int(
-            libvirt_driver.MIN_LIBVIRT_STATELESS_FIRMWARE) if snp else None
+            libvirt_driver.MIN_LIBVIRT_STATELESS_FIRMWARE) if (
+                snp or stateless_firmware) else None
         return self.start_compute(hostname, pci_info=pci_info,
                                   libvirt_version=libvirt_version,
                                   qemu_version=self.qemu_version)
