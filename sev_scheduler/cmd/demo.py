@@ -66,7 +66,8 @@ class Demo(lister.Lister):
         parser.add_argument('--slots', type=_at_least(1), default=3,
                             metavar='N',
                             help='SEV and SEV-ES slots per SEV host '
-                                 '(maxGuests, maxESGuests; default 3)')
+                                 '(maxGuests, maxESGuests; default 3); '
+                                 'Nova has SEV-ES since 2025.2')
         return parser
 
     def take_action(self, parsed_args):

@@ -22,6 +22,7 @@ import unittest
 
 from nova.tests.fixtures import cinder as cinder_fixture
 
+from sev_scheduler import compat
 from sev_scheduler.tests.functional import base
 
 Options = collections.namedtuple(
@@ -84,10 +85,14 @@ class DemoCloud(base.SEVTestBase):
             inventory = self._get_provider_inventory(provider['uuid'])
             if provider['uuid'] == root:
                 ratio = inventory['MEMORY_MB']['allocation_ratio']
-            elif 'MEM_ENCRYPTION_CONTEXT' in inventory:
-                model = provider['name'][len(hostname) + 1:]
-                slots[model.replace('_', '-')] = (
-                    inventory['MEM_ENCRYPTION_CONTEXT']['total'])
+                # Before Nova 2025.2 the slots, AMD SEV ones only, are the
+                # root provider's.
+                model = compat.AMD_SEV
+            else:
+                # Since, a child provider's per model: <host>_amd_sev_es...
+                model = provider['name'][len(hostname) + 1:].replace('_', '-')
+            if base.SLOT in inventory:
+                slots[model] = inventory[base.SLOT]['total']
         return {'host': hostname,
                 'sev': ', '.join('%s: %d' % item
                                  for item in sorted(slots.items())) or 'no',
