@@ -18,6 +18,7 @@ from oslo_utils.fixture import uuidsentinel as uuids
 from nova import context as nova_context
 from nova import objects
 from nova.scheduler import host_manager
+from nova import utils
 
 objects.register_all()
 
@@ -110,11 +111,19 @@ def volume_bdm(context, instance_uuid, disk_bus=None, boot_index=0,
         boot_index=boot_index)
 
 
-def build_request(context, instance_uuid=uuids.instance, bdms=()):
-    """A new server's BuildRequest in the API database, as the API saves it."""
+def build_request(context, instance_uuid=uuids.instance, bdms=(),
+                  image_properties=None):
+    """A new server's BuildRequest in the API database, as the API saves it.
+
+    :param image_properties: the image's properties as the user wrote them,
+        which the API keeps in the instance's system metadata.
+    """
+    instance_flavor = flavor()
     instance = objects.Instance(
         context=context, uuid=instance_uuid, project_id='project',
-        user_id='user', flavor=flavor())
+        user_id='user', flavor=instance_flavor,
+        system_metadata=utils.get_system_metadata_from_image(
+            {'properties': dict(image_properties or {})}, instance_flavor))
     request = objects.BuildRequest(
         context=context, instance_uuid=instance_uuid, project_id='project',
         instance=instance, tags=objects.TagList(),
