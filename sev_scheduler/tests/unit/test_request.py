@@ -12,12 +12,12 @@
 
 import itertools
 
-from nova.objects import fields
 from nova import test
 
 from sev_scheduler import compat
 from sev_scheduler import request as sev_request
 from sev_scheduler.tests.unit import factories
+from sev_scheduler.tests.unit import releases
 
 
 class ReadEncryptionTestCase(test.NoDBTestCase):
@@ -43,11 +43,11 @@ class ReadEncryptionTestCase(test.NoDBTestCase):
 
     def test_flavor_true_amd_sev(self):
         self._do_test_model({'hw:mem_encryption': 'True'}, factories.UEFI,
-                            fields.MemEncryptionModel.AMD_SEV)
+                            compat.AMD_SEV)
 
     def test_image_true_amd_sev(self):
         self._do_test_model({}, dict(factories.UEFI, hw_mem_encryption=True),
-                            fields.MemEncryptionModel.AMD_SEV)
+                            compat.AMD_SEV)
 
     def test_every_amd_model_from_flavor_and_image(self):
         for model, where in itertools.product(compat.AMD_MODELS,
@@ -69,6 +69,7 @@ class ReadEncryptionTestCase(test.NoDBTestCase):
                              'hw:mem_encryption_model': 'amd-sev-es'},
                             {}, None)
 
+    @releases.requires_model(compat.INTEL_TDX)
     def test_intel_tdx_not_ours(self):
         self._do_test_model({'hw:mem_encryption': 'true',
                              'hw:mem_encryption_model': 'intel-tdx'},
@@ -93,14 +94,24 @@ class ReadEncryptionTestCase(test.NoDBTestCase):
         self._do_test_model({'hw:mem_encryption': 'true',
                              'hw:mem_encryption_model': ''},
                             factories.UEFI,
-                            fields.MemEncryptionModel.AMD_SEV)
+                            compat.AMD_SEV)
         self._do_test_model({'hw:mem_encryption_model': ''}, {}, None)
 
-    def test_model_without_switch_invalid(self):
+    def test_flavor_model_without_switch_invalid(self):
+        for model in compat.AMD_MODELS:
+            self._do_test_invalid({'hw:mem_encryption_model': model},
+                                  {}, "memory encryption is not enabled")
+
+    @releases.requires_image_model
+    def test_image_model_without_switch_invalid(self):
+        for model in compat.AMD_MODELS:
+            self._do_test_invalid({}, {'hw_mem_encryption_model': model},
+                                  "memory encryption is not enabled")
+
+    @releases.refuses_model(compat.AMD_SEV_SNP)
+    def test_later_model_without_switch_invalid(self):
         self._do_test_invalid({'hw:mem_encryption_model': 'amd-sev-snp'},
-                              {}, "memory encryption is not enabled")
-        self._do_test_invalid({}, {'hw_mem_encryption_model': 'amd-sev'},
-                              "memory encryption is not enabled")
+                              {}, "'amd-sev-snp' needs OpenStack 2026.2")
 
     def test_missing_uefi_invalid(self):
         self._do_test_invalid({'hw:mem_encryption': 'true'}, {},
@@ -111,6 +122,7 @@ class ReadEncryptionTestCase(test.NoDBTestCase):
                               dict(factories.UEFI, hw_mem_encryption=False),
                               "conflicting with image")
 
+    @releases.requires_model(compat.AMD_SEV_SNP)
     def test_snp_without_stateless_firmware_invalid(self):
         self._do_test_invalid({'hw:mem_encryption': 'true',
                                'hw:mem_encryption_model': 'amd-sev-snp'},
@@ -120,6 +132,38 @@ class ReadEncryptionTestCase(test.NoDBTestCase):
         self._do_test_invalid({'hw:mem_encryption': 'true'},
                               dict(factories.UEFI, hw_machine_type='pc'),
                               "q35 type is required")
+
+    # Models of a later release: refused, naming the release, unless
+    # memory encryption is clearly off.
+
+    def _do_test_later_release(self, model, release):
+        self._do_test_invalid({'hw:mem_encryption': 'true',
+                               'hw:mem_encryption_model': model},
+                              factories.SNP, "memory encryption model '%s' "
+                              "needs OpenStack %s" % (model, release))
+
+    @releases.refuses_model(compat.AMD_SEV_ES)
+    def test_amd_sev_es_before_its_release_invalid(self):
+        self._do_test_later_release('amd-sev-es', '2025.2')
+
+    @releases.refuses_model(compat.AMD_SEV_SNP)
+    def test_amd_sev_snp_before_its_release_invalid(self):
+        self._do_test_later_release('amd-sev-snp', '2026.2')
+
+    @releases.refuses_model(compat.INTEL_TDX)
+    def test_intel_tdx_before_its_release_invalid(self):
+        self._do_test_later_release('intel-tdx', '2026.2')
+
+    def test_any_model_switched_off_not_requested(self):
+        for model in compat.ALL_AMD_MODELS + (compat.INTEL_TDX,):
+            self._do_test_model({'hw:mem_encryption': 'false',
+                                 'hw:mem_encryption_model': model}, {}, None)
+
+    def test_image_switched_off_with_model_not_requested(self):
+        # On 2025.1 the ImageMeta drops the model: still not a request.
+        self._do_test_model({}, {'hw_mem_encryption': False,
+                                 'hw_mem_encryption_model': 'amd-sev-es'},
+                            None)
 
 
 class NamesEncryptionTestCase(test.NoDBTestCase):
@@ -146,19 +190,23 @@ class NamesEncryptionTestCase(test.NoDBTestCase):
         self.assertTrue(sev_request.names_encryption(spec_obj))
 
 
+def _for_spec(spec_obj):
+    # The image as written, which a scheduler would look up where Nova
+    # drops the model (test_raw_image), given as check-request does.
+    return sev_request.for_spec(spec_obj, raw_image_properties={})
+
+
 class ForSpecTestCase(test.NoDBTestCase):
 
     def test_same_spec_read_once(self):
         spec_obj = factories.encrypted_spec()
-        self.assertIs(sev_request.for_spec(spec_obj),
-                      sev_request.for_spec(spec_obj))
+        self.assertIs(_for_spec(spec_obj), _for_spec(spec_obj))
 
     def test_other_spec_read_anew(self):
-        self.assertIsNot(sev_request.for_spec(factories.encrypted_spec()),
-                         sev_request.for_spec(factories.encrypted_spec()))
+        self.assertIsNot(_for_spec(factories.encrypted_spec()),
+                         _for_spec(factories.encrypted_spec()))
 
     def test_rebuild_hint_read(self):
-        self.assertTrue(sev_request.for_spec(
+        self.assertTrue(_for_spec(
             factories.encrypted_spec(rebuild=True)).is_rebuild)
-        self.assertFalse(sev_request.for_spec(
-            factories.encrypted_spec()).is_rebuild)
+        self.assertFalse(_for_spec(factories.encrypted_spec()).is_rebuild)
