@@ -20,24 +20,34 @@ from nova import context as nova_context
 from nova import exception
 from nova import objects
 from nova import test
+from nova.tests import fixtures as nova_fixtures
 
 from sev_scheduler import aggregates
+from sev_scheduler import compat
 from sev_scheduler import filters
 from sev_scheduler.tests.unit import factories
 from sev_scheduler.tests.unit import fake_placement
+from sev_scheduler.tests.unit import releases
+
+# The models whose guests' memory is locked, so cannot be overcommitted.
+LOCKING_MODELS = [model for model in ('amd-sev', 'amd-sev-es')
+                  if model in compat.AMD_MODELS]
 
 
 class SEVFilterTestCase(test.TestCase):
     """SEVFilter on real RequestSpecs and HostStates.
 
     A database holds the BuildRequest of the server being booted, where the
-    filter reads its block device mappings, as in a real scheduler.
+    filter reads its block device mappings (and, where Nova drops the image
+    model, the image as written), as in a real scheduler; Glance holds a
+    rebuild's new image.
     """
 
     def setUp(self):
         super().setUp()
         self.context = nova_context.get_admin_context()
         factories.build_request(self.context)
+        self.glance = self.useFixture(nova_fixtures.GlanceFixture(self))
         self.placement = fake_placement.use(self)
         self.filter = filters.SEVFilter()
         self.sev1 = factories.sev_host('sev1', layout='child')
@@ -83,6 +93,7 @@ class SEVFilterTestCase(test.TestCase):
         spec_obj = factories.spec({'hw:mem_encryption': 'false'})
         self.assertEqual(self.hosts, self._passing(spec_obj))
 
+    @releases.requires_model(compat.INTEL_TDX)
     def test_intel_tdx_request_not_ours_passes(self):
         spec_obj = factories.encrypted_spec(
             model='intel-tdx', image_properties={'hw_video_model': 'none'})
@@ -113,7 +124,7 @@ class SEVFilterTestCase(test.TestCase):
         self.assertEqual([with_slot], host.allocation_candidates)
 
     def test_every_model_uses_candidates_passes(self):
-        for model in ('amd-sev', 'amd-sev-es', 'amd-sev-snp'):
+        for model in compat.AMD_MODELS:
             hosts = [factories.sev_host('sev'), factories.plain_host('p')]
             self.assertEqual(
                 [hosts[0]],
@@ -139,7 +150,7 @@ class SEVFilterTestCase(test.TestCase):
                 factories.sev_host('ok', ram_allocation_ratio=1.0)]
 
     def test_overcommitted_host_sev_and_sev_es_fails(self):
-        for model in ('amd-sev', 'amd-sev-es'):
+        for model in LOCKING_MODELS:
             hosts = self._overcommitted_hosts()
             self.assertEqual([hosts[1]], self._passing(
                 factories.encrypted_spec(model), hosts), model)
@@ -149,6 +160,7 @@ class SEVFilterTestCase(test.TestCase):
         self.assertEqual([hosts[1]],
                          self._passing(factories.encrypted_spec(), hosts))
 
+    @releases.requires_model(compat.AMD_SEV_SNP)
     def test_overcommitted_host_sev_snp_passes(self):
         hosts = self._overcommitted_hosts()
         self.assertEqual(hosts, self._passing(
@@ -276,6 +288,15 @@ class SEVFilterTestCase(test.TestCase):
 
     # Rebuild
 
+    def _rebuild_spec(self, model=None):
+        """A rebuild to a new image, which Glance holds as written."""
+        spec_obj = factories.encrypted_spec(model, rebuild=True)
+        self.glance.create(None, {
+            'id': spec_obj.image.id, 'name': 'new image',
+            'properties': dict(factories.SNP if model == 'amd-sev-snp'
+                               else factories.UEFI)})
+        return spec_obj
+
     def _hold_slot(self, rp_uuid, *traits):
         self.placement.allocations[uuids.instance] = {
             self.sev1.uuid: {orc.VCPU: 1},
@@ -288,7 +309,7 @@ class SEVFilterTestCase(test.TestCase):
         self.assertEqual(0, self.placement.calls)
 
     def test_rebuild_adding_encryption_without_slot_fails(self):
-        spec_obj = factories.encrypted_spec(rebuild=True)
+        spec_obj = self._rebuild_spec()
         message = self._refusal(spec_obj, [self.plain])
         self.assertIn("holds no amd-sev encryption slot", message)
         self.assertEqual(1, self.placement.calls)
@@ -297,38 +318,41 @@ class SEVFilterTestCase(test.TestCase):
         self._hold_slot(uuids.sev1_amd_sev, os_traits.HW_CPU_X86_AMD_SEV)
         host = factories.host('sev1', self.sev1.uuid, [],
                               ram_allocation_ratio=1.5)
-        self.assertEqual([host], self._passing(
-            factories.encrypted_spec(rebuild=True), [host]))
+        self.assertEqual([host], self._passing(self._rebuild_spec(),
+                                               [host]))
         self.assertEqual(2, self.placement.calls)
 
     def test_rebuild_same_model_root_slot_passes(self):
         self._hold_slot(self.sev1.uuid)
         host = factories.host('sev1', self.sev1.uuid, [])
-        self.assertEqual([host], self._passing(
-            factories.encrypted_spec(rebuild=True), [host]))
+        self.assertEqual([host], self._passing(self._rebuild_spec(),
+                                               [host]))
         self.assertEqual(1, self.placement.calls)
 
+    @releases.requires_model(compat.AMD_SEV_ES)
     def test_rebuild_changing_model_fails(self):
         self._hold_slot(uuids.sev1_amd_sev, os_traits.HW_CPU_X86_AMD_SEV)
         host = factories.host('sev1', self.sev1.uuid, [])
-        message = self._refusal(
-            factories.encrypted_spec('amd-sev-es', rebuild=True), [host])
+        message = self._refusal(self._rebuild_spec('amd-sev-es'), [host])
         self.assertIn("holds no amd-sev-es encryption slot", message)
 
+    @releases.requires_model(compat.AMD_SEV_ES)
     def test_rebuild_root_slot_other_model_fails(self):
+        # A slot on the root provider is the layout before Nova 2025.2,
+        # which knew AMD SEV alone.
         self._hold_slot(self.sev1.uuid)
-        host = factories.host('sev1', self.sev1.uuid, [])
-        message = self._refusal(
-            factories.encrypted_spec('amd-sev-snp', rebuild=True), [host])
-        self.assertIn("holds no amd-sev-snp encryption slot", message)
+        for model in compat.AMD_MODELS[1:]:
+            host = factories.host('sev1', self.sev1.uuid, [])
+            message = self._refusal(
+                factories.encrypted_spec(model, rebuild=True), [host])
+            self.assertIn("holds no %s encryption slot" % model, message)
 
     # Failures
 
     def test_placement_down_encrypted_rebuild_fails(self):
         self.placement.error = ks_exc.ConnectFailure('no route')
         host = factories.host('sev1', self.sev1.uuid, [])
-        message = self._refusal(factories.encrypted_spec(rebuild=True),
-                                [host])
+        message = self._refusal(self._rebuild_spec(), [host])
         self.assertIn("could not be checked, so the request is refused: "
                       "Placement is unreachable (ConnectFailure)", message)
 
