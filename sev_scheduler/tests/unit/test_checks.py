@@ -25,10 +25,14 @@ from sev_scheduler.tests.unit import factories
 
 
 def _request(bdms=(), **kwargs):
-    # The lookup itself is tested in test_block_devices.
+    # The lookups themselves are tested in test_block_devices and
+    # test_raw_image.
+    spec_obj = factories.encrypted_spec(**kwargs)
     return sev_request.Request(
-        factories.encrypted_spec(**kwargs),
-        objects.BlockDeviceMappingList(objects=list(bdms)))
+        spec_obj,
+        block_device_mappings=objects.BlockDeviceMappingList(
+            objects=list(bdms)),
+        raw_image_properties=kwargs.get('image_properties') or {})
 
 
 def _bdm(disk_bus, boot_index=0, volume_id=uuids.volume):
