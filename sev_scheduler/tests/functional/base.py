@@ -108,8 +108,9 @@ needs_slot_option = unittest.skipUnless(
 
 #: Skip a scenario about hosts with slots on child providers.
 needs_child_providers = unittest.skipUnless(
-    SLOTS_ON_CHILD_PROVIDERS, 'slots are on child providers since '
-    'OpenStack 2025.2 (Nova 32); this is %s' % NOVA)
+    SLOTS_ON_CHILD_PROVIDERS, 'slots move to child providers in OpenStack '
+    '2025.2 (Nova 32), whose scheduler is upgraded first; this is %s'
+    % NOVA)
 
 
 class KernelAmdSevFixture(fixtures.Fixture):

@@ -34,6 +34,9 @@ class UnsupportedModelTestCase(base.SEVTestBase):
     a flavor's with a 500, Nova's API not catching its own Invalid).
     """
 
+    # As in production: boots and rebuilds are cast to the conductor.
+    CAST_AS_CALL = False
+
     def setUp(self):
         super().setUp()
         # The host has what the models would need, stateless firmware
@@ -84,6 +87,17 @@ class UnsupportedModelTestCase(base.SEVTestBase):
     @base.refused_model(compat.AMD_SEV_SNP)
     def test_sev_snp_flavor_refused(self):
         self._do_test_flavor_refused(compat.AMD_SEV_SNP)
+
+    @base.refused_model(compat.AMD_SEV_ES)
+    def test_rebuild_to_sev_es_image_refused(self):
+        # A new image goes through SEVFilter again, with its model.
+        server = self.boot(image='sev')
+        self.api.post_server_action(
+            server['id'], {'rebuild': {'imageRef': self.images['sev_es']}})
+        server = self._wait_for_state_change(server, 'ERROR')
+        self.assert_refused(server, "'amd-sev-es'", '2025.2')
+        self.assertEqual(self.images['sev'], server['image']['id'])
+        self.assert_holds_one_slot(server, 'sev1')
 
     def test_sev_without_model_boots(self):
         # A plain SEV request is never refused for a key this Nova lacks.
