@@ -12,7 +12,9 @@
 
 import json
 
+from sev_scheduler import compat
 from sev_scheduler.tests.unit.cmd import base
+from sev_scheduler.tests.unit import releases
 
 UEFI = ('--image-property', 'hw_firmware_type=uefi')
 
@@ -33,11 +35,38 @@ class CheckRequestTestCase(base.CommandTestCase):
 
     def test_encrypted_request_scheduled(self):
         status, result, _ = self._check(
+            '--extra-spec', 'hw:mem_encryption=true', *UEFI)
+        self.assertEqual(0, status)
+        self.assertEqual('amd-sev', result['Model'])
+        self.assertEqual('would be scheduled', result['Verdict'])
+
+    @releases.requires_model(compat.AMD_SEV_ES)
+    def test_amd_sev_es_request_scheduled(self):
+        status, result, _ = self._check(
             '--extra-spec', 'hw:mem_encryption=true',
             '--extra-spec', 'hw:mem_encryption_model=amd-sev-es', *UEFI)
         self.assertEqual(0, status)
         self.assertEqual('amd-sev-es', result['Model'])
         self.assertEqual('would be scheduled', result['Verdict'])
+
+    @releases.refuses_model(compat.AMD_SEV_SNP)
+    def test_model_of_later_release_refused(self):
+        status, result, _ = self._check(
+            '--extra-spec', 'hw:mem_encryption=true',
+            '--extra-spec', 'hw:mem_encryption_model=amd-sev-snp',
+            '--image-property', 'hw_firmware_stateless=true', *UEFI)
+        self.assertEqual(2, status)
+        self.assertIn("memory encryption model 'amd-sev-snp' needs "
+                      "OpenStack 2026.2", result['Reasons'][0])
+
+    @releases.drops_image_model
+    def test_image_model_nova_drops_refused(self):
+        status, result, _ = self._check(
+            '--extra-spec', 'hw:mem_encryption=true',
+            '--image-property', 'hw_mem_encryption_model=amd-sev-es', *UEFI)
+        self.assertEqual(2, status)
+        self.assertIn("memory encryption model 'amd-sev-es' needs "
+                      "OpenStack 2025.2", result['Reasons'][0])
 
     def test_pci_alias_without_definition_refused(self):
         status, result, _ = self._check(
@@ -67,10 +96,12 @@ class CheckRequestTestCase(base.CommandTestCase):
                       result['Reasons'][0])
 
     def test_flavor_and_image_json(self):
+        # The newest model this Nova honours: amd-sev-snp on 2026.2.
+        model = compat.AMD_MODELS[-1]
         flavor = self.write_file('flavor.json', json.dumps(
             {'name': 'm1.sev', 'properties': {
                 'hw:mem_encryption': 'true',
-                'hw:mem_encryption_model': 'amd-sev-snp'}}))
+                'hw:mem_encryption_model': model}}))
         image = self.write_file('image.json', json.dumps(
             {'name': 'ubuntu', 'properties': {
                 'hw_firmware_type': 'uefi',
@@ -78,7 +109,7 @@ class CheckRequestTestCase(base.CommandTestCase):
         status, result, _ = self._check('--flavor-json', flavor,
                                         '--image-json', image)
         self.assertEqual(2, status)
-        self.assertEqual('amd-sev-snp', result['Model'])
+        self.assertEqual(model, result['Model'])
         self.assertIn("boot disk bus 'usb'", result['Reasons'][0])
 
     def test_older_client_property_string(self):
