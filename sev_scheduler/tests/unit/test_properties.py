@@ -10,7 +10,11 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""Properties of the filter over generated flavors, images and hosts."""
+"""Properties of the filter over generated flavors, images and hosts.
+
+On every Nova release: models are drawn from every release's, so that the
+ones the running Nova does not honour are generated too.
+"""
 
 from hypothesis import given
 from hypothesis import settings
@@ -20,10 +24,11 @@ from oslo_utils import strutils
 
 from nova import context as nova_context
 from nova import exception
+from nova import objects
 from nova.objects import fields
 from nova import test
-from nova.virt import hardware
 
+from sev_scheduler import compat
 from sev_scheduler import filters
 from sev_scheduler import request as sev_request
 from sev_scheduler.tests.unit import factories
@@ -31,7 +36,13 @@ from sev_scheduler.tests.unit import fake_placement
 
 BOOLEAN_TEXT = ['true', 'false', 'True', 'FALSE', '1', '0', 'yes', 'no',
                 'on', 'off', 't', 'f', 'y', 'n']
-MODELS = list(fields.MemEncryptionModel.ALL)
+#: Every model of every release, whether the running Nova knows it or not.
+MODELS = ['amd-sev', 'amd-sev-es', 'amd-sev-snp', 'intel-tdx']
+#: The image models a request can carry: Nova's ImageMeta refuses a model
+#: it does not know, or drops the property where it has none (the filter
+#: then reads the image as written).
+IMAGE_MODELS = (list(compat.MODELS) if compat.READS_IMAGE_MODEL
+                else MODELS)
 
 
 def _optional(strategy):
@@ -43,7 +54,7 @@ flavor_values = _optional(st.one_of(st.sampled_from(BOOLEAN_TEXT),
 flavor_models = _optional(st.one_of(st.sampled_from(MODELS),
                                     st.text(max_size=12)))
 image_values = _optional(st.booleans())
-image_models = _optional(st.sampled_from(MODELS))
+image_models = _optional(st.sampled_from(IMAGE_MODELS))
 
 
 @st.composite
@@ -112,6 +123,23 @@ def _malformed(extra_specs):
     return bool(model) and model not in MODELS
 
 
+def _switched_off(extra_specs, properties):
+    """Whether the flavor or the image clearly says "no encryption"."""
+    value = extra_specs.get(sev_request.FLAVOR_KEY)
+    return (properties.get(sev_request.IMAGE_KEY) is False or
+            value is not None and
+            strutils.bool_from_string(value, default=True) is False)
+
+
+def _read(flavor, image, properties):
+    """The filter's reading, given the image as written."""
+    spec_obj = factories.spec()
+    spec_obj.flavor, spec_obj.image = flavor, image
+    return sev_request.Request(
+        spec_obj, block_device_mappings=objects.BlockDeviceMappingList(),
+        raw_image_properties=dict(properties)).encryption
+
+
 class FilterPropertiesTestCase(test.TestCase):
 
     def setUp(self):
@@ -126,22 +154,39 @@ class FilterPropertiesTestCase(test.TestCase):
         extra_specs, properties = request
         flavor = factories.flavor(extra_specs)
         image = factories.image(**properties)
-        ours = sev_request.read_encryption(flavor, image)
+        ours = _read(flavor, image, properties)
         named = {extra_specs.get(sev_request.FLAVOR_MODEL_KEY),
                  properties.get(sev_request.IMAGE_MODEL_KEY)} - {None, ''}
-        tdx_only = named == {fields.MemEncryptionModel.INTEL_TDX}
+        # Intel TDX is another vendor's, where Nova honours it.
+        not_ours = (named == {'intel-tdx'} and 'intel-tdx' in compat.MODELS)
+        unhonoured = named - set(compat.MODELS)
         try:
-            nova = hardware.get_mem_encryption_constraint(flavor, image)
+            # Nova's own reading, through the seam test_compat checks.
+            nova = compat.mem_encryption_constraint(flavor, image)
         except exception.NovaException:
             # Nova refuses the request: so do we, unless it is TDX's.
-            self.assertEqual(not tdx_only, ours.error is not None)
+            self.assertEqual(not not_ours, ours.error is not None)
             return
         if nova is None:
             self.assertIsNone(ours.config)
-            if _malformed(extra_specs) and not tdx_only:
+            if _malformed(extra_specs) and not not_ours:
                 # Where Nova reads a malformed value as "no", we refuse.
                 self.assertIsNotNone(ours.error)
-        elif nova.model in sev_request.AMD_MODELS:
+            elif _switched_off(extra_specs, properties) or not (
+                    named or _malformed(extra_specs)):
+                # A plain request: never refused, whatever model it names
+                # (even one this Nova does not have).
+                self.assertFalse(ours.requested)
+        elif unhonoured:
+            # Encryption is on, and a model this Nova ignores, misreads or
+            # does not know is named: refused, never started as another.
+            self.assertIsNotNone(ours.error)
+            # The reason names such a model, and the release having it.
+            self.assertTrue(any(
+                (repr(model) in ours.error or "'%s'" % model in ours.error)
+                and compat.FIRST_RELEASE.get(model, '') in ours.error
+                for model in unhonoured), ours.error)
+        elif nova.model in compat.AMD_MODELS:
             self.assertIsNone(ours.error)
             self.assertEqual(nova.model, ours.model)
         else:
@@ -153,6 +198,8 @@ class FilterPropertiesTestCase(test.TestCase):
                                                            host_states):
         extra_specs, properties = request
         spec_obj = factories.spec(extra_specs, properties)
+        # The image as written, which the BuildRequest would hold.
+        sev_request.for_spec(spec_obj, raw_image_properties=dict(properties))
         encryption = sev_request.read_encryption(spec_obj.flavor,
                                                  spec_obj.image)
         try:
