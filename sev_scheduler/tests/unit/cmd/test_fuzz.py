@@ -24,9 +24,10 @@ keys = st.sampled_from([
     'hw_mem_encryption_model', 'hw_firmware_type', 'hw_firmware_stateless',
     'hw_machine_type', 'hw_disk_bus', 'hw_cdrom_bus', 'hw_scsi_model',
     'hw_video_model']) | st.text(min_size=1, max_size=10)
-values = st.sampled_from(['true', 'false', 'amd-sev', 'amd-sev-snp', 'ide',
-                          'uefi', 'q35', 'gpu:1', '1', '']) | st.text(
-    max_size=10)
+# Every release's models, whether the running Nova knows them or not.
+values = st.sampled_from(['true', 'false', 'amd-sev', 'amd-sev-es',
+                          'amd-sev-snp', 'intel-tdx', 'ide', 'uefi', 'q35',
+                          'gpu:1', '1', '']) | st.text(max_size=10)
 pairs = st.lists(st.tuples(keys, values), max_size=6)
 
 
