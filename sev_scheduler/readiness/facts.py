@@ -37,8 +37,12 @@ KERNEL_MODELS = ('sev', 'sev_es', 'sev_snp')
 # Nova's paths, relative to /sys.
 _SYS = '/sys/'
 MISC_CAPACITY = compat.misc_capacity_file()[len(_SYS):]
+KERNEL_PARAMETERS = {model: compat.kernel_parameter_file(model)[len(_SYS):]
+                     for model in KERNEL_MODELS}
 MACHINE_SLICE_MEMORY_MAX = 'fs/cgroup/machine.slice/memory.max'
-REMOVED_LIBVIRT_OPTIONS = ('num_memory_encrypted_guests',)
+# Options operators set that the running Nova no longer has.
+REMOVED_LIBVIRT_OPTIONS = () if compat.CAPS_SLOTS_BY_OPTION else (
+    compat.LIBVIRT_SLOT_OPTION,)
 
 
 @dataclasses.dataclass
@@ -47,6 +51,19 @@ class Fact:
 
     value: object = None
     error: str | None = None
+
+
+@dataclasses.dataclass
+class SevCapabilities:
+    """What libvirt's domain capabilities say about AMD SEV."""
+
+    #: ``<sev supported='yes'>``.
+    supported: bool
+    #: ``maxGuests`` and ``maxESGuests``; None where libvirt does not say.
+    max_guests: int | None
+    max_es_guests: int | None
+    #: ``<launchSecurity>`` offers SEV-SNP guests.
+    snp_offered: bool
 
 
 def domain_capabilities(path):
@@ -66,7 +83,8 @@ def domain_capabilities(path):
     caps = libvirt_config.LibvirtConfigDomainCaps()
     try:
         # Bytes: lxml refuses a str that declares its encoding.
-        caps.parse_str(text.encode())
+        root = etree.fromstring(text.encode())
+        caps.parse_dom(root)
     except etree.Error as error:
         return Fact(error='the domain capabilities are not valid XML: %s'
                     % error)
@@ -77,7 +95,13 @@ def domain_capabilities(path):
         # Nova's parser reads numbers with int(), empty ones included.
         return Fact(error='the domain capabilities hold a bad value: %s'
                     % error)
-    return Fact(caps)
+    sev = next((feature for feature in caps.features if isinstance(
+        feature, libvirt_config.LibvirtConfigDomainCapsFeatureSev)), None)
+    return Fact(SevCapabilities(
+        supported=bool(sev and sev.supported),
+        max_guests=sev.max_guests if sev else None,
+        max_es_guests=sev.max_es_guests if sev else None,
+        snp_offered='sev-snp' in compat.launch_security_types(caps, root)))
 
 
 def _read_text(path):
@@ -95,8 +119,7 @@ def kernel_parameters(sysfs_root):
     """kvm_amd's sev, sev_es, sev_snp: True, False, or None if absent."""
     values = {}
     for model in KERNEL_MODELS:
-        path = os.path.join(sysfs_root,
-                            compat.kernel_parameter_file(model)[len(_SYS):])
+        path = os.path.join(sysfs_root, KERNEL_PARAMETERS[model])
         text, error = _read_text(path)
         if error:
             return Fact(error=error)
@@ -137,6 +160,11 @@ class NovaConf:
     """The options of nova.conf the checks read, as Nova reads them."""
 
     conf: cfg.ConfigOpts
+    #: ``[libvirt] num_memory_encrypted_guests`` where the running Nova
+    #: has it; None when unset or gone.
+    slot_option: int | None
+    #: '[libvirt] <option> (in <file>)' for each option set that the
+    #: running Nova no longer has.
     removed: list
 
 
@@ -160,10 +188,12 @@ def nova_conf(paths):
                      'reserved_host_memory_mb'):
             getattr(conf, name)
         conf.libvirt.hw_machine_type
+        slot_option = (getattr(conf.libvirt, compat.LIBVIRT_SLOT_OPTION)
+                       if compat.CAPS_SLOTS_BY_OPTION else None)
     except (cfg.Error, ValueError, OSError) as error:
         return Fact(error='cannot read nova.conf (%s): %s'
                     % (', '.join(paths), error))
-    return Fact(NovaConf(conf, removed))
+    return Fact(NovaConf(conf, slot_option, removed))
 
 
 @dataclasses.dataclass

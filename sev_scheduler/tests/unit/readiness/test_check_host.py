@@ -14,10 +14,39 @@ import io
 import os
 
 import fixtures
+import testtools
 
+from nova import version
+
+from sev_scheduler import compat
 from sev_scheduler.tests.unit.cmd import base
+from sev_scheduler.tests.unit.readiness import fakehost
 
 HOSTS = os.path.join(os.path.dirname(__file__), 'hosts')
+CHECKS = ('SEV in libvirt', 'kvm_amd parameters', 'Encryption slots',
+          'RAM allocation ratio', 'Default machine type',
+          'Memory for SEV guests', 'Removed options')
+NOVA = 'Nova %s' % version.version_string()
+SLOT_OPTION = '[libvirt] num_memory_encrypted_guests'
+
+# Why a test cannot apply to the running Nova, read from compat.
+_OPTION_GONE = '%s was removed in OpenStack %s; this is %s' % (
+    SLOT_OPTION, compat.LIBVIRT_SLOT_OPTION_REMOVED_IN, NOVA)
+_OPTION_LIVE = '%s still caps the SEV slots in %s (until OpenStack %s)' % (
+    SLOT_OPTION, NOVA, compat.LIBVIRT_SLOT_OPTION_REMOVED_IN)
+_OPTION_NOT_DEPRECATED = '%s has not deprecated %s' % (NOVA, SLOT_OPTION)
+_OPTION_DEPRECATED = '%s deprecates %s' % (NOVA, SLOT_OPTION)
+_ES_PLACED = compat.AMD_SEV_ES in compat.AMD_MODELS
+_SNP_PLACED = compat.AMD_SEV_SNP in compat.AMD_MODELS
+_ES_NEEDS = compat.unsupported_model_reason(compat.AMD_SEV_ES)
+_SNP_NEEDS = compat.unsupported_model_reason(compat.AMD_SEV_SNP)
+_ES_HAS_SLOTS = '%s gives SEV-ES guests slots of their own' % NOVA
+_SNP_HAS_SLOTS = '%s places SEV-SNP guests' % NOVA
+
+
+def _deprecated():
+    return bool(compat.LIBVIRT_SLOT_OPT and
+                compat.LIBVIRT_SLOT_OPT.deprecated_for_removal)
 
 
 def _input(host, *parts):
@@ -39,13 +68,25 @@ class CheckHostTestCase(base.CommandTestCase):
         status, out, err = self.run_command(*(argv + list(extra)))
         results = {}
         for line in out.splitlines():
-            for name in ('SEV in libvirt', 'kvm_amd parameters',
-                         'RAM allocation ratio', 'Default machine type',
-                         'Memory for SEV guests', 'Removed options'):
+            for name in CHECKS:
                 if line.startswith(name + ' '):
                     results[name] = line[len(name) + 1:]
-        self.assertEqual(6, len(results), out + err)
+        self.assertEqual(len(CHECKS), len(results), out + err)
         return status, results
+
+    def _host(self, *extra, kernel=('Y', 'Y', 'N'), option=None, **caps):
+        """check-host on a made-up host: caps as fakehost makes them."""
+        domcapabilities = self.write_file(
+            'caps.xml', fakehost.domain_capabilities(**caps))
+        sysfs = fakehost.kvm_amd(
+            self.useFixture(fixtures.TempDir()).path, *kernel)
+        text = ('[DEFAULT]\nreserved_host_memory_mb = 262144\n'
+                '[libvirt]\nhw_machine_type = x86_64=q35\n')
+        if option is not None:
+            text += 'num_memory_encrypted_guests = %d\n' % option
+        return self._check_host(
+            *extra, domcapabilities=domcapabilities, sysfs=sysfs,
+            nova_conf=self.write_file('nova.conf', text))
 
     def _assert(self, results, check, code, *words):
         self.assertTrue(results[check].startswith(code), results[check])
@@ -59,14 +100,19 @@ class CheckHostTestCase(base.CommandTestCase):
             self.assertTrue(result.startswith('Success'), result)
         self._assert(results, 'SEV in libvirt', 'Success', 'maxGuests 494',
                      'maxESGuests 15')
-        self._assert(results, 'Memory for SEV guests', 'Success',
-                     '509 encrypted guests')
+        self._assert(results, 'Encryption slots', 'Success',
+                     NOVA + ' reports amd-sev 494')
+        if compat.CAPS_SLOTS_BY_OPTION:
+            self.assertIn("SEV slots from libvirt's maxGuests (%s unset)"
+                          % SLOT_OPTION, results['Encryption slots'])
 
     def test_no_sev_fails(self):
         status, results = self._check_host('no-sev')
         self.assertEqual(2, status)
         self._assert(results, 'SEV in libvirt', 'Failure',
                      'libvirt reports no SEV support')
+        self._assert(results, 'Encryption slots', 'Failure', 'amd-sev 0',
+                     'the host does not support AMD SEV')
 
     def test_sev_off_in_kernel_fails(self):
         status, results = self._check_host('sev-off-in-kernel')
@@ -100,11 +146,150 @@ class CheckHostTestCase(base.CommandTestCase):
         self._assert(results, 'Default machine type', 'Warning',
                      'default to pc', 'x86_64=q35')
 
-    def test_removed_option_warns(self):
-        status, results = self._check_host('removed-option')
+    @testtools.skipIf(compat.CAPS_SLOTS_BY_OPTION, _OPTION_LIVE)
+    def test_removed_slot_option_warns(self):
+        # The seed document's [libvirt] num_memory_encrypted_guests = 15.
+        status, results = self._check_host('slot-option')
         self.assertEqual(1, status)
-        self._assert(results, 'Removed options', 'Warning',
-                     'num_memory_encrypted_guests')
+        self._assert(results, 'Removed options', 'Warning', SLOT_OPTION,
+                     NOVA + ' no longer reads it', 'max_guests_per_host')
+        self._assert(results, 'Encryption slots', 'Success',
+                     'amd-sev 494', 'amd-sev-es 15')
+
+    @testtools.skipUnless(compat.CAPS_SLOTS_BY_OPTION, _OPTION_GONE)
+    def test_slot_option_below_max_guests_wins(self):
+        status, results = self._check_host('slot-option')
+        self._assert(results, 'Encryption slots',
+                     'Warning' if _deprecated() else 'Success',
+                     NOVA + ' reports amd-sev 15',
+                     "%s = 15 wins over libvirt's maxGuests 494" % SLOT_OPTION)
+        self._assert(results, 'Removed options', 'Success')
+        self._assert(results, 'Memory for SEV guests', 'Success',
+                     'enough for %d encrypted guests'
+                     % (15 + (15 if _ES_PLACED else 0)))
+
+    @testtools.skipUnless(compat.CAPS_SLOTS_BY_OPTION, _OPTION_GONE)
+    @testtools.skipIf(_deprecated(), _OPTION_DEPRECATED)
+    def test_slot_option_before_deprecation_succeeds(self):
+        status, results = self._check_host('slot-option')
+        self.assertEqual(0, status)
+        self.assertNotIn('deprecated', results['Encryption slots'])
+
+    @testtools.skipUnless(compat.CAPS_SLOTS_BY_OPTION, _OPTION_GONE)
+    @testtools.skipUnless(_deprecated(), _OPTION_NOT_DEPRECATED)
+    def test_deprecated_slot_option_warns(self):
+        status, results = self._check_host('slot-option')
+        self.assertEqual(1, status)
+        self._assert(results, 'Encryption slots', 'Warning',
+                     '%s is deprecated since 32.0.0' % SLOT_OPTION,
+                     "gone in OpenStack 2026.2 (Nova 34), where Nova offers "
+                     "all of libvirt's maxGuests (494)",
+                     'max_guests_per_host')
+
+    @testtools.skipUnless(compat.CAPS_SLOTS_BY_OPTION, _OPTION_GONE)
+    def test_slot_option_above_max_guests_warns(self):
+        status, results = self._host(option=600)
+        self.assertEqual(1, status)
+        self._assert(results, 'Encryption slots', 'Warning',
+                     NOVA + ' reports amd-sev 494',
+                     "%s = 600 exceeds libvirt's maxGuests 494: maxGuests "
+                     "wins and Nova logs a warning; lower the option to 494"
+                     % SLOT_OPTION)
+
+    @testtools.skipUnless(compat.CAPS_SLOTS_BY_OPTION, _OPTION_GONE)
+    def test_slot_option_equal_to_max_guests_succeeds(self):
+        status, results = self._host(option=494)
+        self.assertIn('%s = 494 equals libvirt\'s maxGuests 494'
+                      % SLOT_OPTION, results['Encryption slots'])
+
+    @testtools.skipUnless(compat.CAPS_SLOTS_BY_OPTION, _OPTION_GONE)
+    def test_slot_option_on_host_without_sev_fails(self):
+        status, results = self._host(option=15, supported=False)
+        self.assertEqual(2, status)
+        self._assert(results, 'Encryption slots', 'Failure', 'amd-sev 0',
+                     'does not support AMD SEV',
+                     '%s = 15 is ignored and Nova logs a warning'
+                     % SLOT_OPTION)
+
+    @testtools.skipUnless(compat.CAPS_SLOTS_BY_OPTION, _OPTION_GONE)
+    def test_slot_option_zero_fails(self):
+        status, results = self._host(option=0, max_es_guests=0)
+        self.assertEqual(2, status)
+        self._assert(results, 'Encryption slots', 'Failure', 'amd-sev 0',
+                     "%s = 0 wins over libvirt's maxGuests 494" % SLOT_OPTION,
+                     'SEVFilter gives this host no encrypted guest')
+
+    @testtools.skipUnless(compat.CAPS_SLOTS_BY_OPTION, _OPTION_GONE)
+    def test_no_max_guests_nor_option_warns(self):
+        status, results = self._host(max_guests=None, max_es_guests=None)
+        self.assertEqual(1, status)
+        self._assert(results, 'Encryption slots', 'Warning',
+                     'amd-sev unlimited', 'libvirt reports no maxGuests and '
+                     '%s is unset' % SLOT_OPTION, 'more than the host can run')
+        self._assert(results, 'Memory for SEV guests', 'Warning',
+                     'Nova counts unlimited SEV slots')
+
+    @testtools.skipUnless(compat.CAPS_SLOTS_BY_OPTION, _OPTION_GONE)
+    def test_no_max_guests_option_caps(self):
+        status, results = self._host(option=15, max_guests=None,
+                                     max_es_guests=None)
+        self._assert(results, 'Encryption slots',
+                     'Warning' if _deprecated() else 'Success',
+                     'amd-sev 15', '%s = 15 caps the SEV slots' % SLOT_OPTION,
+                     'libvirt reports no maxGuests')
+
+    @testtools.skipIf(compat.CAPS_SLOTS_BY_OPTION, _OPTION_LIVE)
+    def test_no_max_guests_fails(self):
+        status, results = self._host(max_guests=None, max_es_guests=None)
+        self.assertEqual(2, status)
+        self._assert(results, 'Encryption slots', 'Failure',
+                     'amd-sev uncountable', 'libvirt reports no maxGuests and '
+                     'no maxESGuests: %s cannot count the slots' % NOVA)
+
+    @testtools.skipUnless(_ES_PLACED, _ES_NEEDS)
+    def test_sev_es_slots_counted(self):
+        status, results = self._host()
+        self.assertEqual(0, status)
+        self._assert(results, 'Encryption slots', 'Success',
+                     'amd-sev 494, amd-sev-es 15')
+        self._assert(results, 'Memory for SEV guests', 'Success',
+                     'enough for 509 encrypted guests')
+
+    @testtools.skipIf(_ES_PLACED, _ES_HAS_SLOTS)
+    def test_sev_es_slots_unused_before_nova_32(self):
+        status, results = self._host(kernel=('Y', 'N', 'N'))
+        self.assertEqual(0, status)
+        self._assert(results, 'Encryption slots', 'Success',
+                     NOVA + ' reports amd-sev 494;',
+                     'maxESGuests 15 unused: %s places no SEV-ES guest '
+                     'before OpenStack 2025.2 (Nova 32)' % NOVA)
+        self._assert(results, 'kvm_amd parameters', 'Success')
+        self._assert(results, 'Memory for SEV guests', 'Success',
+                     'enough for 494 encrypted guests')
+
+    @testtools.skipIf(_SNP_PLACED, _SNP_HAS_SLOTS)
+    def test_snp_offered_unused_before_nova_34(self):
+        status, results = self._host(kernel=('Y', 'Y', 'Y'),
+                                     sectypes=('sev', 'sev-snp'))
+        self.assertEqual(0, status)
+        self._assert(results, 'SEV in libvirt', 'Success',
+                     'SEV-SNP offered in launchSecurity, unused: %s places '
+                     'no SEV-SNP guest before OpenStack 2026.2 (Nova 34)'
+                     % NOVA)
+        # SEV-SNP on in the kernel takes nothing from SEV-ES here.
+        self.assertNotIn('amd-sev-snp', results['Encryption slots'])
+        if _ES_PLACED:
+            self.assertIn('amd-sev-es 15', results['Encryption slots'])
+
+    @testtools.skipUnless(_SNP_PLACED, _SNP_NEEDS)
+    def test_snp_on_without_libvirt_snp_warns(self):
+        status, results = self._host(kernel=('Y', 'Y', 'Y'))
+        self.assertEqual(1, status)
+        self._assert(results, 'kvm_amd parameters', 'Warning',
+                     'kvm_amd sev_snp is on but libvirt does not offer '
+                     'SEV-SNP', 'neither SEV-SNP nor SEV-ES slots')
+        self._assert(results, 'Encryption slots', 'Success',
+                     'amd-sev 494, amd-sev-es 0, amd-sev-snp 0')
 
     def test_later_nova_conf_wins(self):
         status, results = self._check_host(
@@ -113,13 +298,16 @@ class CheckHostTestCase(base.CommandTestCase):
         self._assert(results, 'RAM allocation ratio', 'Failure', '1.5')
 
     def test_small_reservation_warns(self):
+        domcapabilities = self.write_file(
+            'caps.xml', fakehost.domain_capabilities(max_es_guests=0))
         conf = self.write_file('nova.conf', '[DEFAULT]\n'
                                'reserved_host_memory_mb = 4096\n'
                                '[libvirt]\nhw_machine_type = x86_64=q35\n')
-        status, results = self._check_host(nova_conf=conf)
+        status, results = self._check_host(domcapabilities=domcapabilities,
+                                           nova_conf=conf)
         self.assertEqual(1, status)
         self._assert(results, 'Memory for SEV guests', 'Warning',
-                     '509 encrypted guests need about 130304 MB')
+                     '494 encrypted guests need about 126464 MB')
 
     def test_machine_slice_limit_succeeds(self):
         sysfs = self.useFixture(fixtures.TempDir()).path
@@ -136,6 +324,7 @@ class CheckHostTestCase(base.CommandTestCase):
         self._assert(results, 'Memory for SEV guests', 'Success',
                      'machine.slice is limited to 65536 MiB')
 
+    @testtools.skipUnless(_ES_PLACED, _ES_NEEDS)
     def test_sev_es_off_in_kernel_warns(self):
         sysfs = self.useFixture(fixtures.TempDir()).path
         for parameter, value in (('sev', 'Y'), ('sev_es', 'N')):
@@ -146,12 +335,15 @@ class CheckHostTestCase(base.CommandTestCase):
         self._assert(results, 'kvm_amd parameters', 'Warning',
                      '15 SEV-ES slots but kvm_amd sev_es is off')
 
+    @testtools.skipUnless(_SNP_PLACED, _SNP_NEEDS)
     def test_snp_host_succeeds(self):
         status, results = self._check_host('snp-host')
         self.assertEqual(0, status)
         self._assert(results, 'SEV in libvirt', 'Success', 'SEV-SNP offered')
         self._assert(results, 'kvm_amd parameters', 'Success',
                      'Nova offers the ES slots to SEV-SNP guests')
+        self._assert(results, 'Encryption slots', 'Success',
+                     'amd-sev 494, amd-sev-es 0, amd-sev-snp 15')
 
     def test_malformed_xml_fails(self):
         status, results = self._check_host('malformed-xml')
