@@ -114,6 +114,16 @@ def mem_encryption(model):
 #: traits the installed os-traits defines.
 MODEL_TRAITS = {model: mem_encryption(model).trait for model in AMD_MODELS}
 
+#: The slot providers' trait of every AMD model the installed os-traits
+#: names ('HW_CPU_X86_' + the model), placed by the running Nova or not:
+#: what Placement may hold when the computes run a newer Nova than the
+#: one installed here. Placement refuses a trait it does not know.
+KNOWN_MODEL_TRAITS = {
+    model: trait for model, trait in (
+        (model, 'HW_CPU_X86_' + model.upper().replace('-', '_'))
+        for model in ALL_AMD_MODELS)
+    if trait in os_traits.get_traits()}
+
 
 def mem_encryption_constraint(flavor, image):
     """Nova's own reading of a request: a MemEncryption, or None.
