@@ -31,6 +31,7 @@ import time
 import unittest
 
 import fixtures
+import os_resource_classes as orc
 from oslo_serialization import jsonutils
 from oslo_utils.fixture import uuidsentinel as uuids
 from oslo_utils import versionutils
@@ -71,7 +72,7 @@ NO_SEV_FEATURES = '''  <features>
 SEV_IMAGE = {'hw_firmware_type': 'uefi', 'hw_machine_type': 'q35',
              'hw_mem_encryption': 'True'}
 
-SLOT = 'MEM_ENCRYPTION_CONTEXT'
+SLOT = orc.MEM_ENCRYPTION_CONTEXT
 
 # What the running Nova's libvirt driver does, for the harness only.
 #: Since 2025.2 a host's slots are on a child provider per model, named
@@ -81,8 +82,6 @@ SLOTS_ON_CHILD_PROVIDERS = hasattr(
     '_update_provider_tree_for_memory_encryption')
 #: The QEMU that SEV-ES needs (since 2025.2; no SEV-ES before).
 _SEV_ES_QEMU = getattr(libvirt_host, 'MIN_QEMU_SEV_ES_VERSION', None)
-#: Nova's own stub of the kvm_amd parameters (2026.2), if it has one.
-_NOVA_AMD_SEV_FIXTURE = getattr(fakelibvirt, 'AmdSevFixture', None)
 
 NOVA = 'Nova %s' % version.version_string()
 
@@ -148,8 +147,9 @@ class SEVTestBase(base.ServersTestBase):
             sys.prefix, 'etc', 'nova', 'api-paste.ini'), group='wsgi')
         self._features = {}
         super().setUp()
-        self.amd_sev = (self.libvirt.amd_sev if _NOVA_AMD_SEV_FIXTURE
-                        else self.useFixture(KernelAmdSevFixture()))
+        # Nova's own AmdSevFixture since 2026.2, ours before.
+        self.amd_sev = (getattr(self.libvirt, 'amd_sev', None) or
+                        self.useFixture(KernelAmdSevFixture()))
         self.qemu_version = (versionutils.convert_version_to_int(
             _SEV_ES_QEMU) if _SEV_ES_QEMU else None)
         self.images = {}
