@@ -13,11 +13,17 @@
 """Encryption slots per host and model, read from Placement.
 
 A few calls whatever the size of the cloud: one listing of the providers
-with each model's trait (the compute node's root provider before Nova
-2025.2, a ``<node>_<model>`` child provider since), and one allocation
-candidates query whose provider summaries give capacity and usage of every
-provider in a tree with a free slot. Only providers in a tree without any
-free slot are asked for their inventory and usage one by one.
+with each model's trait (the compute node's root provider, with the AMD
+SEV trait, for computes before Nova 2025.2; a ``<node>_<model>`` child
+provider since), and one allocation candidates query whose provider
+summaries give capacity and usage of every provider in a tree with a free
+slot. Only providers in a tree without any free slot are asked for their
+inventory and usage one by one.
+
+Placement holds what the computes report, whatever Nova is installed here:
+every model whose trait the installed os-traits names is listed (Placement
+refuses a trait it does not know), including one the local Nova does not
+place yet.
 """
 
 import collections
@@ -25,9 +31,10 @@ import collections
 from keystoneauth1 import exceptions as ks_exc
 
 from sev_scheduler import capacity
+from sev_scheduler import compat
 
 PLACEMENT_VERSION = capacity.PLACEMENT_VERSION
-MODEL_TRAITS = capacity.MODEL_TRAITS
+MODEL_TRAITS = compat.KNOWN_MODEL_TRAITS
 SLOT = capacity.SLOT
 
 Slots = collections.namedtuple('Slots', ['host', 'model', 'total', 'used'])

@@ -16,13 +16,34 @@ import os
 import fixtures
 import os_traits
 from oslo_utils.fixture import uuidsentinel as uuids
+import testtools
 
 from sev_scheduler import cloud_capacity
+from sev_scheduler import compat
 from sev_scheduler.tests.unit.cmd import base
 from sev_scheduler.tests.unit import placement_server
 
 SLOT = 'MEM_ENCRYPTION_CONTEXT'
 HOST = {'VCPU': 64, 'MEMORY_MB': 262144}
+# The slot providers' traits, as the computes of each layout set them.
+SEV = compat.KNOWN_MODEL_TRAITS[compat.AMD_SEV]
+SEV_ES = compat.KNOWN_MODEL_TRAITS[compat.AMD_SEV_ES]
+SEV_SNP = compat.KNOWN_MODEL_TRAITS.get(compat.AMD_SEV_SNP)
+_NO_SNP_TRAIT = ('the installed os-traits names no SEV-SNP trait, which '
+                 'Placement refuses: %s'
+                 % compat.unsupported_model_reason(compat.AMD_SEV_SNP))
+
+
+class _RecordingPlacement(cloud_capacity.Placement):
+    """cloud_capacity.Placement keeping every URL it asked for."""
+
+    def __init__(self, adapter):
+        super().__init__(adapter)
+        self.urls = []
+
+    def get(self, url):
+        self.urls.append(url)
+        return super().get(url)
 
 
 class CapacityTestCase(base.CommandTestCase):
@@ -32,19 +53,18 @@ class CapacityTestCase(base.CommandTestCase):
         super().setUp()
         self.placement = self.useFixture(placement_server.PlacementServer())
         place = self.placement
-        # Before Nova 2025.2: slots on the compute node's root provider.
-        legacy = place.provider('legacy', dict(HOST, **{SLOT: 15}),
-                                [os_traits.HW_CPU_X86_AMD_SEV])
-        # Since: a child provider per model.
+        # Nova 2025.1: slots on the compute node's root provider, which has
+        # the AMD SEV trait.
+        legacy = place.provider('legacy', dict(HOST, **{SLOT: 15}), [SEV])
+        # Since 2025.2: a child provider per model.
         new = place.provider('new', HOST)
-        new_sev = place.provider('new_amd_sev', {SLOT: 10},
-                                 [os_traits.HW_CPU_X86_AMD_SEV], parent=new)
-        new_es = place.provider('new_amd_sev_es', {SLOT: 5},
-                                [os_traits.HW_CPU_X86_AMD_SEV_ES], parent=new)
+        new_sev = place.provider('new_amd_sev', {SLOT: 10}, [SEV],
+                                 parent=new)
+        new_es = place.provider('new_amd_sev_es', {SLOT: 5}, [SEV_ES],
+                                parent=new)
         # A host whose only slots are all taken.
         full = place.provider('full', HOST)
-        full_snp = place.provider('full_amd_sev_snp', {SLOT: 2},
-                                  [os_traits.HW_CPU_X86_AMD_SEV_SNP],
+        full_sev = place.provider('full_amd_sev', {SLOT: 2}, [SEV],
                                   parent=full)
         place.provider('plain', HOST)
         place.allocate(uuids.vm1, {legacy: {'VCPU': 1, SLOT: 1}})
@@ -52,13 +72,15 @@ class CapacityTestCase(base.CommandTestCase):
         place.allocate(uuids.vm3, {new: {'VCPU': 1}, new_es: {SLOT: 1}})
         place.allocate(uuids.vm4, {new: {'VCPU': 1}, new_es: {SLOT: 1}})
         for vm in (uuids.vm5, uuids.vm6):
-            place.allocate(vm, {full: {'VCPU': 1}, full_snp: {SLOT: 1}})
+            place.allocate(vm, {full: {'VCPU': 1}, full_sev: {SLOT: 1}})
 
     def _clouds_yaml(self):
+        # 'auth_token': openstacksdk 4.4 (2025.1) sends the token "None"
+        # for an admin_token cloud whose auth says 'token'.
         path = self.write_file('clouds.yaml', json.dumps({'clouds': {
             'test': {'auth_type': 'admin_token',
                      'auth': {'endpoint': self.placement.endpoint,
-                              'token': 'admin'}}}}))
+                              'auth_token': 'admin'}}}}))
         self.useFixture(fixtures.EnvironmentVariable(
             'OS_CLIENT_CONFIG_FILE', path))
 
@@ -69,13 +91,12 @@ class CapacityTestCase(base.CommandTestCase):
                  row['Free']) for row in json.loads(out)]
 
     EXPECTED = [
-        ('full', 'amd-sev-snp', 2, 2, 0),
+        ('full', 'amd-sev', 2, 2, 0),
         ('legacy', 'amd-sev', 15, 1, 14),
         ('new', 'amd-sev', 10, 1, 9),
         ('new', 'amd-sev-es', 5, 2, 3),
-        ('(cloud)', 'amd-sev', 25, 2, 23),
+        ('(cloud)', 'amd-sev', 27, 4, 23),
         ('(cloud)', 'amd-sev-es', 5, 2, 3),
-        ('(cloud)', 'amd-sev-snp', 2, 2, 0),
     ]
 
     def test_clouds_yaml_both_layouts(self):
@@ -97,9 +118,37 @@ class CapacityTestCase(base.CommandTestCase):
         placement = cloud_capacity.Placement(self.placement.client)
         slots = cloud_capacity.read(placement)
         self.assertEqual(24, len(slots))
-        # Three trait listings, one candidates query, and two calls for
-        # the one provider whose tree has no free slot.
-        self.assertEqual(6, placement.calls)
+        # A listing per trait os-traits knows, one candidates query, and
+        # two calls for the one provider whose tree has no free slot.
+        self.assertEqual(len(compat.KNOWN_MODEL_TRAITS) + 3, placement.calls)
+
+    def test_only_traits_os_traits_knows_sent(self):
+        placement = _RecordingPlacement(self.placement.client)
+        cloud_capacity.read(placement)
+        sent = {url.partition('required=')[2] for url in placement.urls
+                if 'required=' in url}
+        self.assertEqual(set(compat.KNOWN_MODEL_TRAITS.values()), sent)
+        self.assertTrue(sent <= set(os_traits.get_traits()))
+
+    def test_sev_es_slots_reported_whatever_nova_places(self):
+        # Placement holds what the computes report: SEV-ES slots of a
+        # newer compute count even where the local Nova places none.
+        rows = cloud_capacity.read(cloud_capacity.Placement(
+            self.placement.client))
+        self.assertIn(cloud_capacity.Slots('new', compat.AMD_SEV_ES, 5, 2),
+                      rows)
+
+    @testtools.skipIf(SEV_SNP is None, _NO_SNP_TRAIT)
+    def test_sev_snp_child_provider(self):
+        snp = self.placement.provider('snp', HOST)
+        snp_slots = self.placement.provider(
+            'snp_amd_sev_snp', {SLOT: 3}, [SEV_SNP], parent=snp)
+        self.placement.allocate(uuids.vm7, {snp: {'VCPU': 1},
+                                            snp_slots: {SLOT: 1}})
+        self._clouds_yaml()
+        rows = self._capacity('--os-cloud', 'test')
+        self.assertIn(('snp', 'amd-sev-snp', 3, 1, 2), rows)
+        self.assertIn(('(cloud)', 'amd-sev-snp', 3, 1, 2), rows)
 
     def test_placement_unreachable_fails(self):
         conf = self.write_file('nova.conf', (
