@@ -65,7 +65,9 @@ def _adapter_from_cloud(parsed_args):
 class Capacity(lister.Lister):
     """Encryption slots per host and model: total, used, free.
 
-    Read from Placement in a few calls, for both provider layouts. Credentials
+    Read from Placement in a few calls, for both provider layouts (the
+    compute node's root provider before Nova 2025.2, a child provider per
+    model since) and every model the installed os-traits names. Credentials
     come from clouds.yaml (--os-cloud) or OS_* variables, as for the
     openstack client, or from the [placement] section of a nova.conf
     (--nova-conf).

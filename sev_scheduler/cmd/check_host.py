@@ -30,8 +30,11 @@ class CheckHost(lister.Lister):
 
     Reads libvirt's domain capabilities, the kvm_amd kernel parameters, the
     misc and machine.slice cgroups, and nova.conf, as Nova's libvirt
-    driver does. Exit status: 0 when every check succeeds, 1 when the worst
-    is a warning, 2 on any failure.
+    driver does, and counts each model's slots as the installed Nova does:
+    where it still reads [libvirt] num_memory_encrypted_guests (before
+    2026.2), which of that option and libvirt's maxGuests wins. Exit
+    status: 0 when every check succeeds, 1 when the worst is a warning, 2
+    on any failure.
     """
 
     def get_parser(self, prog_name):
