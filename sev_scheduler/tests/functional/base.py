@@ -40,11 +40,11 @@ from nova.tests import fixtures as nova_fixtures
 from nova.tests.fixtures import libvirt as fakelibvirt
 from nova.tests.functional.libvirt import base
 from nova import utils
-from nova import version
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import host as libvirt_host
 
 from sev_scheduler import compat
+from sev_scheduler.tests.unit import releases
 from sev_scheduler.tests.unit import test_scheduler_service
 
 SEV_FEATURES = '''  <features>
@@ -83,27 +83,13 @@ SLOTS_ON_CHILD_PROVIDERS = hasattr(
 #: The QEMU that SEV-ES needs (since 2025.2; no SEV-ES before).
 _SEV_ES_QEMU = getattr(libvirt_host, 'MIN_QEMU_SEV_ES_VERSION', None)
 
-NOVA = 'Nova %s' % version.version_string()
+NOVA = releases.NOVA
 
 
-def needs_model(model):
-    """Skip a scenario about a model the running Nova does not honour."""
-    return unittest.skipUnless(
-        model in compat.AMD_MODELS, '%s needs OpenStack %s; this is %s'
-        % (model, compat.FIRST_RELEASE.get(model), NOVA))
+needs_model = releases.requires_model
+refused_model = releases.refuses_model
+needs_slot_option = releases.requires_slot_option
 
-
-def refused_model(model):
-    """Skip a scenario about refusing a model the running Nova honours."""
-    return unittest.skipIf(
-        model in compat.AMD_MODELS, '%s honours %s: it boots, not refused'
-        % (NOVA, model))
-
-
-#: Skip a scenario about ``[libvirt] num_memory_encrypted_guests``.
-needs_slot_option = unittest.skipUnless(
-    compat.CAPS_SLOTS_BY_OPTION, '[libvirt] %s was removed in OpenStack '
-    '2026.2 (Nova 34); this is %s' % (compat.LIBVIRT_SLOT_OPTION, NOVA))
 
 #: Skip a scenario about hosts with slots on child providers.
 needs_child_providers = unittest.skipUnless(

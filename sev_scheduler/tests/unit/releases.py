@@ -48,3 +48,16 @@ requires_image_model = unittest.skipUnless(
 drops_image_model = unittest.skipIf(
     compat.READS_IMAGE_MODEL, '%s reads the image property '
     'hw_mem_encryption_model itself: the RequestSpec carries it' % NOVA)
+
+
+#: Skip a test of ``[libvirt] num_memory_encrypted_guests`` capping slots.
+requires_slot_option = unittest.skipUnless(
+    compat.CAPS_SLOTS_BY_OPTION, '[libvirt] %s was removed in OpenStack %s; '
+    'this is %s' % (compat.LIBVIRT_SLOT_OPTION,
+                    compat.LIBVIRT_SLOT_OPTION_REMOVED_IN, NOVA))
+
+#: Skip a test of that option being gone.
+removed_slot_option = unittest.skipIf(
+    compat.CAPS_SLOTS_BY_OPTION, '[libvirt] %s still caps the SEV slots in '
+    '%s (until OpenStack %s)' % (compat.LIBVIRT_SLOT_OPTION, NOVA,
+                                 compat.LIBVIRT_SLOT_OPTION_REMOVED_IN))

@@ -16,30 +16,23 @@ import os
 import fixtures
 import testtools
 
-from nova import version
-
 from sev_scheduler import compat
 from sev_scheduler.tests.unit.cmd import base
 from sev_scheduler.tests.unit.readiness import fakehost
+from sev_scheduler.tests.unit import releases
 
 HOSTS = os.path.join(os.path.dirname(__file__), 'hosts')
 CHECKS = ('SEV in libvirt', 'kvm_amd parameters', 'Encryption slots',
           'RAM allocation ratio', 'Default machine type',
           'Memory for SEV guests', 'Removed options')
-NOVA = 'Nova %s' % version.version_string()
+NOVA = releases.NOVA
 SLOT_OPTION = '[libvirt] num_memory_encrypted_guests'
 
 # Why a test cannot apply to the running Nova, read from compat.
-_OPTION_GONE = '%s was removed in OpenStack %s; this is %s' % (
-    SLOT_OPTION, compat.LIBVIRT_SLOT_OPTION_REMOVED_IN, NOVA)
-_OPTION_LIVE = '%s still caps the SEV slots in %s (until OpenStack %s)' % (
-    SLOT_OPTION, NOVA, compat.LIBVIRT_SLOT_OPTION_REMOVED_IN)
 _OPTION_NOT_DEPRECATED = '%s has not deprecated %s' % (NOVA, SLOT_OPTION)
 _OPTION_DEPRECATED = '%s deprecates %s' % (NOVA, SLOT_OPTION)
 _ES_PLACED = compat.AMD_SEV_ES in compat.AMD_MODELS
 _SNP_PLACED = compat.AMD_SEV_SNP in compat.AMD_MODELS
-_ES_NEEDS = compat.unsupported_model_reason(compat.AMD_SEV_ES)
-_SNP_NEEDS = compat.unsupported_model_reason(compat.AMD_SEV_SNP)
 _ES_HAS_SLOTS = '%s gives SEV-ES guests slots of their own' % NOVA
 _SNP_HAS_SLOTS = '%s places SEV-SNP guests' % NOVA
 
@@ -146,7 +139,7 @@ class CheckHostTestCase(base.CommandTestCase):
         self._assert(results, 'Default machine type', 'Warning',
                      'default to pc', 'x86_64=q35')
 
-    @testtools.skipIf(compat.CAPS_SLOTS_BY_OPTION, _OPTION_LIVE)
+    @releases.removed_slot_option
     def test_removed_slot_option_warns(self):
         # The seed document's [libvirt] num_memory_encrypted_guests = 15.
         status, results = self._check_host('slot-option')
@@ -156,7 +149,7 @@ class CheckHostTestCase(base.CommandTestCase):
         self._assert(results, 'Encryption slots', 'Success',
                      'amd-sev 494', 'amd-sev-es 15')
 
-    @testtools.skipUnless(compat.CAPS_SLOTS_BY_OPTION, _OPTION_GONE)
+    @releases.requires_slot_option
     def test_slot_option_below_max_guests_wins(self):
         status, results = self._check_host('slot-option')
         self._assert(results, 'Encryption slots',
@@ -168,14 +161,14 @@ class CheckHostTestCase(base.CommandTestCase):
                      'enough for %d encrypted guests'
                      % (15 + (15 if _ES_PLACED else 0)))
 
-    @testtools.skipUnless(compat.CAPS_SLOTS_BY_OPTION, _OPTION_GONE)
+    @releases.requires_slot_option
     @testtools.skipIf(_deprecated(), _OPTION_DEPRECATED)
     def test_slot_option_before_deprecation_succeeds(self):
         status, results = self._check_host('slot-option')
         self.assertEqual(0, status)
         self.assertNotIn('deprecated', results['Encryption slots'])
 
-    @testtools.skipUnless(compat.CAPS_SLOTS_BY_OPTION, _OPTION_GONE)
+    @releases.requires_slot_option
     @testtools.skipUnless(_deprecated(), _OPTION_NOT_DEPRECATED)
     def test_deprecated_slot_option_warns(self):
         status, results = self._check_host('slot-option')
@@ -186,7 +179,7 @@ class CheckHostTestCase(base.CommandTestCase):
                      "all of libvirt's maxGuests (494)",
                      'max_guests_per_host')
 
-    @testtools.skipUnless(compat.CAPS_SLOTS_BY_OPTION, _OPTION_GONE)
+    @releases.requires_slot_option
     def test_slot_option_above_max_guests_warns(self):
         status, results = self._host(option=600)
         self.assertEqual(1, status)
@@ -196,13 +189,13 @@ class CheckHostTestCase(base.CommandTestCase):
                      "wins and Nova logs a warning; lower the option to 494"
                      % SLOT_OPTION)
 
-    @testtools.skipUnless(compat.CAPS_SLOTS_BY_OPTION, _OPTION_GONE)
+    @releases.requires_slot_option
     def test_slot_option_equal_to_max_guests_succeeds(self):
         status, results = self._host(option=494)
         self.assertIn('%s = 494 equals libvirt\'s maxGuests 494'
                       % SLOT_OPTION, results['Encryption slots'])
 
-    @testtools.skipUnless(compat.CAPS_SLOTS_BY_OPTION, _OPTION_GONE)
+    @releases.requires_slot_option
     def test_slot_option_on_host_without_sev_fails(self):
         status, results = self._host(option=15, supported=False)
         self.assertEqual(2, status)
@@ -211,7 +204,7 @@ class CheckHostTestCase(base.CommandTestCase):
                      '%s = 15 is ignored and Nova logs a warning'
                      % SLOT_OPTION)
 
-    @testtools.skipUnless(compat.CAPS_SLOTS_BY_OPTION, _OPTION_GONE)
+    @releases.requires_slot_option
     def test_slot_option_zero_fails(self):
         status, results = self._host(option=0, max_es_guests=0)
         self.assertEqual(2, status)
@@ -219,7 +212,7 @@ class CheckHostTestCase(base.CommandTestCase):
                      "%s = 0 wins over libvirt's maxGuests 494" % SLOT_OPTION,
                      'SEVFilter gives this host no encrypted guest')
 
-    @testtools.skipUnless(compat.CAPS_SLOTS_BY_OPTION, _OPTION_GONE)
+    @releases.requires_slot_option
     def test_no_max_guests_nor_option_warns(self):
         status, results = self._host(max_guests=None, max_es_guests=None)
         self.assertEqual(1, status)
@@ -229,7 +222,7 @@ class CheckHostTestCase(base.CommandTestCase):
         self._assert(results, 'Memory for SEV guests', 'Warning',
                      'Nova counts unlimited SEV slots')
 
-    @testtools.skipUnless(compat.CAPS_SLOTS_BY_OPTION, _OPTION_GONE)
+    @releases.requires_slot_option
     def test_no_max_guests_option_caps(self):
         status, results = self._host(option=15, max_guests=None,
                                      max_es_guests=None)
@@ -238,7 +231,7 @@ class CheckHostTestCase(base.CommandTestCase):
                      'amd-sev 15', '%s = 15 caps the SEV slots' % SLOT_OPTION,
                      'libvirt reports no maxGuests')
 
-    @testtools.skipIf(compat.CAPS_SLOTS_BY_OPTION, _OPTION_LIVE)
+    @releases.removed_slot_option
     def test_no_max_guests_fails(self):
         status, results = self._host(max_guests=None, max_es_guests=None)
         self.assertEqual(2, status)
@@ -246,7 +239,7 @@ class CheckHostTestCase(base.CommandTestCase):
                      'amd-sev uncountable', 'libvirt reports no maxGuests and '
                      'no maxESGuests: %s cannot count the slots' % NOVA)
 
-    @testtools.skipUnless(_ES_PLACED, _ES_NEEDS)
+    @releases.requires_model(compat.AMD_SEV_ES)
     def test_sev_es_slots_counted(self):
         status, results = self._host()
         self.assertEqual(0, status)
@@ -281,7 +274,7 @@ class CheckHostTestCase(base.CommandTestCase):
         if _ES_PLACED:
             self.assertIn('amd-sev-es 15', results['Encryption slots'])
 
-    @testtools.skipUnless(_SNP_PLACED, _SNP_NEEDS)
+    @releases.requires_model(compat.AMD_SEV_SNP)
     def test_snp_on_without_libvirt_snp_warns(self):
         status, results = self._host(kernel=('Y', 'Y', 'Y'))
         self.assertEqual(1, status)
@@ -324,7 +317,7 @@ class CheckHostTestCase(base.CommandTestCase):
         self._assert(results, 'Memory for SEV guests', 'Success',
                      'machine.slice is limited to 65536 MiB')
 
-    @testtools.skipUnless(_ES_PLACED, _ES_NEEDS)
+    @releases.requires_model(compat.AMD_SEV_ES)
     def test_sev_es_off_in_kernel_warns(self):
         sysfs = self.useFixture(fixtures.TempDir()).path
         for parameter, value in (('sev', 'Y'), ('sev_es', 'N')):
@@ -335,7 +328,7 @@ class CheckHostTestCase(base.CommandTestCase):
         self._assert(results, 'kvm_amd parameters', 'Warning',
                      '15 SEV-ES slots but kvm_amd sev_es is off')
 
-    @testtools.skipUnless(_SNP_PLACED, _SNP_NEEDS)
+    @releases.requires_model(compat.AMD_SEV_SNP)
     def test_snp_host_succeeds(self):
         status, results = self._check_host('snp-host')
         self.assertEqual(0, status)
