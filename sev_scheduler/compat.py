@@ -63,15 +63,13 @@ MODELS = tuple(_MODEL_ENUM.ALL) if READS_MODEL_KEYS else (AMD_SEV,)
 #: The AMD models the running Nova honours, the ones SEVFilter places.
 AMD_MODELS = tuple(model for model in ALL_AMD_MODELS if model in MODELS)
 
-#: Whether the compute's ``[libvirt] num_memory_encrypted_guests`` still
-#: caps slots (it was removed in 2026.2).
+#: Nova's own definition of ``[libvirt] num_memory_encrypted_guests``
+#: (type, minimum, deprecation), or None where it is gone.
 LIBVIRT_SLOT_OPTION = 'num_memory_encrypted_guests'
-CAPS_SLOTS_BY_OPTION = any(opt.name == LIBVIRT_SLOT_OPTION
-                           for opt in nova.conf.libvirt.ALL_OPTS)
-#: Nova's own definition of that option (type, minimum, deprecation), or
-#: None where it is gone.
 LIBVIRT_SLOT_OPT = next((opt for opt in nova.conf.libvirt.ALL_OPTS
                          if opt.name == LIBVIRT_SLOT_OPTION), None)
+#: Whether the computes' option still caps their slots (removed in 2026.2).
+CAPS_SLOTS_BY_OPTION = LIBVIRT_SLOT_OPT is not None
 #: The release that removed it, for messages on the releases before.
 LIBVIRT_SLOT_OPTION_REMOVED_IN = '2026.2 (Nova 34)'
 
