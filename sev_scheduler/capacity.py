@@ -16,6 +16,7 @@ import collections
 import contextlib
 
 import os_resource_classes as orc
+import os_traits
 
 from nova import exception
 from nova.scheduler.client import report
@@ -29,7 +30,7 @@ MODEL_TRAITS = compat.MODEL_TRAITS
 
 # Before Nova 2025.2 slots were on the root provider and AMD SEV was the
 # only model.
-ROOT_PROVIDER_TRAIT = compat.mem_encryption(compat.AMD_SEV).trait
+ROOT_PROVIDER_TRAIT = os_traits.HW_CPU_X86_AMD_SEV
 
 
 class PlacementUnavailable(Exception):

@@ -87,15 +87,14 @@ class MemEncryption:
     needs_locked_memory: bool
 
 
+def _slot_trait(model):
+    """os-traits' name for a model: amd-sev-es is HW_CPU_X86_AMD_SEV_ES."""
+    return 'HW_CPU_X86_' + model.upper().replace('-', '_')
+
+
 # 2026.2 describes each model itself.
 _NOVA_CONFIG = getattr(getattr(hardware, 'MemEncryptionConfig', None),
                        'create', None)
-# Before 2026.2: what nova.scheduler.utils asks Placement for (2025.2 and
-# 2026.1) or where the slots are (2025.1). Both models lock memory.
-_OLDER_TRAITS = {
-    AMD_SEV: os_traits.HW_CPU_X86_AMD_SEV,
-    AMD_SEV_ES: getattr(os_traits, 'HW_CPU_X86_AMD_SEV_ES', None),
-}
 
 
 @functools.lru_cache()
@@ -105,22 +104,20 @@ def mem_encryption(model):
         config = _NOVA_CONFIG(model)
         return MemEncryption(model, config.required_trait,
                              config.needs_locked_memory)
-    return MemEncryption(model, _OLDER_TRAITS[model], True)
+    # Before: the trait nova.scheduler.utils asks Placement for (2025.2,
+    # 2026.1), or the root provider's (2025.1); both models lock memory.
+    return MemEncryption(model, _slot_trait(model), True)
 
 
-#: The slot providers' trait per AMD model the running Nova honours: only
-#: traits the installed os-traits defines.
+#: The slot providers' trait per AMD model the running Nova honours.
 MODEL_TRAITS = {model: mem_encryption(model).trait for model in AMD_MODELS}
 
 #: The slot providers' trait of every AMD model the installed os-traits
-#: names ('HW_CPU_X86_' + the model), placed by the running Nova or not:
-#: what Placement may hold when the computes run a newer Nova than the
-#: one installed here. Placement refuses a trait it does not know.
-KNOWN_MODEL_TRAITS = {
-    model: trait for model, trait in (
-        (model, 'HW_CPU_X86_' + model.upper().replace('-', '_'))
-        for model in ALL_AMD_MODELS)
-    if trait in os_traits.get_traits()}
+#: names, placed by the running Nova or not: what Placement may hold when
+#: the computes run a newer Nova than the one installed here. Placement
+#: refuses a trait it does not know.
+KNOWN_MODEL_TRAITS = {model: _slot_trait(model) for model in ALL_AMD_MODELS
+                      if _slot_trait(model) in os_traits.get_traits()}
 
 
 def mem_encryption_constraint(flavor, image):
@@ -162,10 +159,11 @@ def unsupported_model_reason(model):
 
 
 def kernel_parameter_file(name):
-    """The kvm_amd parameter file Nova's libvirt driver reads.
+    """The path of a kvm_amd parameter file ('sev', 'sev_es', 'sev_snp').
 
-    Nova names one file per model since 2025.2 ('.../parameters/%s'), the
-    'sev' file alone before.
+    Nova's libvirt driver reads one file per model since 2025.2
+    ('.../parameters/%s'), the 'sev' file alone before: the others are
+    found beside it.
     """
     from nova.virt.libvirt import host as libvirt_host
     path = libvirt_host.SEV_KERNEL_PARAM_FILE
