@@ -23,14 +23,14 @@ LOG = logging.getLogger(__name__)
 _reported = set()
 
 
-def lowest(host_state, key, default, cast):
-    """The lowest valid ``key`` value among the host's aggregates.
+def values(host_state, key, cast):
+    """The valid ``key`` values among the host's aggregates.
 
     A value that ``cast`` cannot read is logged once as a warning and
-    ignored for that aggregate; with no valid value, ``default``.
+    ignored for that aggregate.
     """
     if not host_state.aggregates:
-        return default
+        return []
     numbers = []
     for value in filters_utils.aggregate_values_from_key(host_state, key):
         try:
@@ -43,4 +43,31 @@ def lowest(host_state, key, default, cast):
                             "%(type)s", {'key': key, 'value': value,
                                          'host': host_state.host,
                                          'type': cast.__name__})
-    return min(numbers) if numbers else default
+    return numbers
+
+
+def lowest(host_state, key, default, cast):
+    """The lowest valid ``key`` value among the host's aggregates.
+
+    With no valid value, ``default``.
+    """
+    return min(values(host_state, key, cast), default=default)
+
+
+def cap(value):
+    """A cap read from metadata: a whole number, 0 meaning "no cap"."""
+    number = int(value)
+    if number < 0:
+        raise ValueError(value)
+    return number
+
+
+def strictest_cap(host_state, key, default):
+    """The strictest cap the host's aggregates set, 0 for none.
+
+    An aggregate's cap replaces ``default``, as Nova's per-aggregate
+    values replace its options. 0 sets no cap: it never lifts a cap that
+    another aggregate of the host sets, nor ``default``.
+    """
+    caps = [number for number in values(host_state, key, cap) if number]
+    return min(caps, default=default)

@@ -74,7 +74,9 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
         try:
             req = sev_request.for_spec(spec_obj)
             if not req.encryption.requested:
-                if not CONF.sev_scheduler.isolate_sev_hosts:
+                # A rebuild keeps its host: isolation is for placing.
+                if (req.is_rebuild or
+                        not CONF.sev_scheduler.isolate_sev_hosts):
                     return filter_obj_list
                 hosts = list(filter_obj_list)
                 return _isolate(hosts, req)
@@ -151,7 +153,7 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
 
 def _cap(host_state, default):
     """The host's cap on encrypted guests, 0 for none."""
-    return aggregates.lowest(host_state, CAP_AGGREGATE_KEY, default, int)
+    return aggregates.strictest_cap(host_state, CAP_AGGREGATE_KEY, default)
 
 
 def _isolate(hosts, req):
