@@ -16,6 +16,16 @@ Shared by SEVFilter and ``sev-scheduler check-request``, so that the
 offline answer is the filter's own.
 """
 
+import collections
+
+from nova import exception
+
+#: What Nova keeps of a fault's message (bytes of the instance_faults
+#: column, on every supported release). The whole reason still reaches the
+#: fault's details, which admins see, and the scheduler's log.
+FAULT_MESSAGE_BYTES = 255
+_FAULT_PREFIX = exception.NoValidHost(reason='').format_message()
+
 
 def invalid_reason(request):
     """Why the encryption request cannot be honoured as written, or None."""
@@ -37,5 +47,45 @@ def conflict_reason(request, checks):
     if not conflicts:
         return None
     model = request.encryption.model
-    return "Memory encryption%s cannot be used with %s" % (
-        ' (%s)' % model if model else '', '; '.join(conflicts))
+    subject = "Memory encryption%s cannot be used with " % (
+        ' (%s)' % model if model else '')
+    return fitting_reason(subject, conflicts)
+
+
+def _fits(reason):
+    return (len((_FAULT_PREFIX + reason).encode('utf-8')) <=
+            FAULT_MESSAGE_BYTES)
+
+
+def _headline(conflict):
+    """What a conflict is, without which device says so.
+
+    "PCI passthrough: flavor alias 'gpu'" -> "PCI passthrough";
+    "boot disk bus 'usb' (image property hw_disk_bus)" -> "boot disk bus
+    'usb'".
+    """
+    return conflict.split(':', 1)[0].split(' (', 1)[0].strip()
+
+
+def fitting_reason(subject, conflicts):
+    """``subject`` and every conflict, named within the fault's message.
+
+    Nova cuts a fault's message at 255 bytes: when the whole list does not
+    fit, a summary naming every kind of conflict comes first (how many of
+    each), and the whole list after it, as "Details: ...".
+    """
+    reason = subject + '; '.join(conflicts)
+    if _fits(reason):
+        return reason
+    counts = collections.Counter(_headline(c) for c in conflicts)
+    headlines = ['%s (%d)' % (h, n) if n > 1 else h
+                 for h, n in counts.items()]
+    budget = (FAULT_MESSAGE_BYTES - len(_FAULT_PREFIX + subject) -
+              len('. Details: '))
+    if len(', '.join(headlines)) > budget:
+        # Even the kinds are too long: an equal share for each.
+        width = max(budget // len(headlines) - 5, 8)
+        headlines = [h if len(h) <= width else h[:width - 3] + '...'
+                     for h in headlines]
+    return '%s%s. Details: %s' % (subject, ', '.join(headlines),
+                                  '; '.join(conflicts))

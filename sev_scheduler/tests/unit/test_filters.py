@@ -265,6 +265,35 @@ class SEVFilterTestCase(test.TestCase):
                       "image property hw_disk_bus=ide"):
             self.assertIn(words, message)
 
+    def test_long_refusal_names_every_conflict_within_fault(self):
+        # Three IDE volumes, then a vGPU: Nova keeps 255 bytes of the
+        # fault's message, which a plain list would cut mid-UUID.
+        self.flags(checks=['ide_devices', 'mdev_vgpu'], group='sev_scheduler')
+        self.filter = filters.SEVFilter()
+        volumes = [uuids.data1, uuids.data2, uuids.data3]
+        objects.BuildRequest.get_by_instance_uuid(
+            self.context, uuids.instance).destroy()
+        factories.build_request(self.context, bdms=[
+            factories.volume_bdm(self.context, uuids.instance)] + [
+            factories.volume_bdm(self.context, uuids.instance, 'ide', None,
+                                 volume) for volume in volumes])
+        message = self._refusal(factories.encrypted_spec(
+            extra_specs={'resources:VGPU': '1'}))
+        kept = message.encode('utf-8')[:255].decode('utf-8', 'ignore')
+        self.assertIn("Memory encryption (amd-sev) cannot be used with "
+                      "the IDE bus (3), mdev vGPU. Details: ", kept)
+        for volume in volumes:
+            self.assertIn("the IDE bus: volume %s" % volume, message)
+        self.assertIn("mdev vGPU: flavor extra spec resources:VGPU=1",
+                      message)
+
+    def test_short_refusal_lists_conflicts_alone(self):
+        message = self._refusal(factories.encrypted_spec(
+            extra_specs={'resources:VGPU': '1'},
+            image_properties={'hw_cdrom_bus': 'ide'}))
+        self.assertLessEqual(len(message), 255)
+        self.assertNotIn('Details', message)
+
     def test_disabled_check_passes(self):
         self.flags(checks=['pci_passthrough', 'boot_disk_bus', 'ide_devices'],
                    group='sev_scheduler')
@@ -418,6 +447,36 @@ class CapAndIsolationTestCase(test.TestCase):
                          self._passing(factories.encrypted_spec()))
         self.assertEqual(1, self.placement.calls)
 
+    def test_aggregate_cap_zero_beside_real_cap_fails(self):
+        # 0 is "no cap": it never lifts another aggregate's cap of 1.
+        self.sev2.aggregates = [
+            objects.Aggregate(metadata={'sev_max_guests': '0'}),
+            objects.Aggregate(metadata={'sev_max_guests': '1'})]
+        self.assertEqual([self.sev1],
+                         self._passing(factories.encrypted_spec()))
+
+    def test_aggregate_cap_zero_keeps_option_cap_fails(self):
+        self.flags(max_guests_per_host=1, group='sev_scheduler')
+        self.sev2.aggregates = [
+            objects.Aggregate(metadata={'sev_max_guests': '0'})]
+        self.assertEqual([], self._passing(factories.encrypted_spec()))
+
+    def test_aggregate_cap_zero_alone_passes(self):
+        self.sev2.aggregates = [
+            objects.Aggregate(metadata={'sev_max_guests': '0'})]
+        self.assertEqual([self.sev1, self.sev2],
+                         self._passing(factories.encrypted_spec()))
+
+    def test_negative_aggregate_cap_ignored(self):
+        self.useFixture(fixtures.MockPatchObject(aggregates, '_reported',
+                                                 set()))
+        self.sev2.aggregates = [
+            objects.Aggregate(metadata={'sev_max_guests': '-2'})]
+        self.assertEqual([self.sev1, self.sev2],
+                         self._passing(factories.encrypted_spec()))
+        self.assertIn("Ignoring aggregate metadata sev_max_guests='-2'",
+                      self.stdlog.logger.output)
+
     def test_bad_aggregate_cap_ignored_for_that_aggregate(self):
         self.useFixture(fixtures.MockPatchObject(aggregates, '_reported',
                                                  set()))
@@ -452,6 +511,13 @@ class CapAndIsolationTestCase(test.TestCase):
                                  2, 2)
         self.assertEqual([self.sev2, self.plain],
                          self._passing(factories.spec()))
+
+    def test_isolation_rebuild_plain_on_sev_host_passes(self):
+        # A rebuild keeps its host: isolation is for placing guests.
+        self.flags(isolate_sev_hosts=True, group='sev_scheduler')
+        self.assertEqual([self.sev1], list(filters.SEVFilter().filter_all(
+            [self.sev1], factories.spec(rebuild=True))))
+        self.assertEqual(0, self.placement.calls)
 
     def test_isolation_off_plain_untouched(self):
         self.assertEqual(self.hosts, self._passing(factories.spec()))
