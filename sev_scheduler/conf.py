@@ -23,7 +23,8 @@ sev_group = cfg.OptGroup(
           "SEV-ES and SEV-SNP guests on hosts that can run them and refuses "
           "requests that can never work with memory encryption."))
 
-ALL_CHECKS = ['pci_passthrough', 'mdev_vgpu', 'boot_disk_bus', 'ide_devices']
+ALL_CHECKS = ['pci_passthrough', 'mdev_vgpu', 'accelerators',
+              'boot_disk_bus', 'ide_devices']
 
 sev_opts = [
     cfg.ListOpt(
@@ -40,8 +41,14 @@ Possible values:
 
 * ``pci_passthrough``: refuse PCI devices, from a flavor's
   ``pci_passthrough:alias`` or from SR-IOV ports.
-* ``mdev_vgpu``: refuse a ``VGPU`` resource in any request group of the
-  flavor.
+* ``mdev_vgpu``: refuse a device resource in any request group of the
+  flavor: ``VGPU`` and the other device classes (``PGPU``, ``FPGA``,
+  ``PCI_DEVICE``, ``SRIOV_NET_VF``...), and custom classes, which may be
+  mdevs (``[mdev_$TYPE] mdev_class``), unless ``safe_resource_classes``
+  lists them.
+* ``accelerators``: refuse Cyborg accelerators, from a flavor's
+  ``accel:device_profile`` or from ``accelerator-direct`` and
+  ``accelerator-direct-physical`` ports.
 * ``boot_disk_bus``: refuse a boot disk that is not ``virtio``, ``scsi``
   with ``hw_scsi_model=virtio-scsi``, or ``sata``.
 * ``ide_devices``: refuse anything on the IDE bus: volumes in the block
@@ -52,6 +59,33 @@ Possible values:
 Related options:
 
 * ``[filter_scheduler] enabled_filters`` must include ``SEVFilter``.
+* ``safe_resource_classes`` for the ``mdev_vgpu`` check.
+"""),
+    cfg.ListOpt(
+        'safe_resource_classes',
+        default=[],
+        help="""
+Custom resource classes that are not devices, which encrypted guests may
+request in a flavor (``resources:CUSTOM_...``).
+
+The scheduler cannot tell whether a custom resource class is a device: a
+compute's ``[mdev_$TYPE] mdev_class`` turns mediated devices, which cannot
+work with memory encryption, into any custom class. The ``mdev_vgpu`` check
+therefore refuses every custom class this option does not list. Standard
+classes that are no device (``VCPU``, ``MEMORY_MB``, ``DISK_GB``, ``PCPU``,
+``MEM_ENCRYPTION_CONTEXT``, network bandwidth...) are always allowed;
+device classes (``VGPU``, ``PGPU``, ``FPGA``, ``PCI_DEVICE``,
+``SRIOV_NET_VF``...) are always refused, listed here or not.
+
+Possible values:
+
+* An empty list (default): refuse every custom resource class.
+* Names of custom resource classes, e.g. ``CUSTOM_LICENSE_WINDOWS``.
+
+Related options:
+
+* ``checks`` must include ``mdev_vgpu``.
+* ``[mdev_$TYPE] mdev_class`` on the compute hosts: never list those.
 """),
     cfg.BoolOpt(
         'allow_memory_overcommit',

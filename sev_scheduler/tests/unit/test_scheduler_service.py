@@ -93,8 +93,9 @@ class SchedulerServiceTestCase(test.TestCase):
     def test_unknown_check_fails_at_start(self):
         self._assert_start_fails(
             ['[sev_scheduler] checks', 'gpu_stuff',
-             'accepted values: boot_disk_bus, ide_devices, mdev_vgpu, '
-             'pci_passthrough'], checks='pci_passthrough,gpu_stuff')
+             'accepted values: accelerators, boot_disk_bus, ide_devices, '
+             'mdev_vgpu, pci_passthrough'],
+            checks='pci_passthrough,gpu_stuff')
 
     def test_negative_cap_fails_at_start(self):
         self._assert_start_fails(['max_guests_per_host',
