@@ -12,14 +12,17 @@
 
 """Fuzzing SEVFilter and SEVWeigher with generated requests and hosts.
 
-Flavor extra specs, image properties, PCI requests, block device mappings
-and host states (RAM ratios, candidates of both provider layouts, missing
-or odd fields, aggregates with odd metadata), with the plugin's options
-varied. Properties:
+Flavor extra specs, image properties, PCI requests, Cyborg request groups,
+custom resource classes, block device mappings and host states (RAM
+ratios, candidates of both provider layouts, missing or odd fields,
+aggregates with odd metadata), with the plugin's options varied.
+Properties:
 
 - nothing but NoValidHost leaves the filter, nothing at all the weigher;
 - an encrypted request never passes a host without a slot;
-- a request without encryption never loses a host unless isolation is on.
+- a request without encryption never loses a host unless isolation is on;
+- an encrypted request with a Cyborg device or a custom resource class
+  not declared safe is refused.
 
 SEV_FUZZ_EXAMPLES sets the number of cases (default 10,000; ``tox -e
 fuzz`` runs 100,000). The count is written to the test output.
@@ -37,6 +40,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from oslo_utils.fixture import uuidsentinel as uuids
 
+from nova.accelerator import cyborg
 from nova import context as nova_context
 from nova import exception
 from nova import objects
@@ -67,6 +71,18 @@ bdms = st.lists(st.builds(
     st.one_of(st.none(), st.sampled_from(list(fields.DiskBus.ALL)), odd_text),
     st.one_of(st.none(), st.integers(min_value=-1, max_value=2))),
     max_size=3)
+#: Request groups as Nova puts them in RequestSpec.requested_resources:
+#: a device profile's for the flavor or a port (devices), a QoS port's.
+request_groups = st.lists(st.sampled_from([
+    (True, cyborg.get_device_profile_group_requester_id(0, None), 'FPGA'),
+    (True, cyborg.get_device_profile_group_requester_id(0, uuids.port),
+     'CUSTOM_ACCELERATOR'),
+    (False, uuids.port, 'NET_BW_EGR_KILOBIT_PER_SEC')]), max_size=2)
+#: Custom classes in the flavor; CUSTOM_LICENSE is sometimes declared safe.
+custom_classes = st.dictionaries(
+    st.sampled_from(['resources:CUSTOM_NVIDIA_11', 'resources1:CUSTOM_LICENSE',
+                     'resources:CUSTOM_LICENSE']),
+    st.sampled_from(['0', '1', 'x']), max_size=2)
 ratios = st.one_of(st.none(), st.sampled_from([0.5, 1.0, 1.5, 16.0]),
                    st.floats(allow_nan=True, allow_infinity=True))
 
@@ -108,7 +124,15 @@ options = st.fixed_dictionaries({
     'max_guests_per_host': st.sampled_from([0, 1, 3]),
     'allow_memory_overcommit': st.booleans(),
     'plain_on_sev_weight_multiplier': st.sampled_from([0.0, -10.0]),
+    'safe_resource_classes': st.sampled_from([[], ['CUSTOM_LICENSE']]),
 })
+
+
+def _has_device(groups, classes, safe_classes):
+    """Whether the request asks for a Cyborg device or a custom class."""
+    return any(device for device, _requester, _class in groups) or any(
+        amount != '0' and key.partition(':')[2] not in safe_classes
+        for key, amount in classes.items())
 
 
 def _has_slot(host):
@@ -137,14 +161,20 @@ class FuzzTestCase(test.NoDBTestCase):
 
     @settings(max_examples=EXAMPLES, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
-    @given(test_properties.requests(), pci_requests, bdms, clouds(),
-           options)
-    def test_filter_and_weigher(self, request, pci, mappings, hosts, opts):
+    @given(test_properties.requests(), pci_requests, request_groups,
+           custom_classes, bdms, clouds(), options)
+    def test_filter_and_weigher(self, request, pci, groups, classes,
+                                mappings, hosts, opts):
         self.cases += 1
         for name, value in opts.items():
             self.flags(**{name: value, 'group': 'sev_scheduler'})
         extra_specs, properties = request
-        spec_obj = factories.spec(extra_specs, properties, pci_requests=pci)
+        spec_obj = factories.spec(
+            dict(extra_specs, **classes), properties, pci_requests=pci,
+            requested_resources=[
+                objects.RequestGroup(requester_id=requester,
+                                     resources={resource_class: 1})
+                for _device, requester, resource_class in groups])
         # The block device mappings and raw image properties a
         # BuildRequest would hold.
         sev_request.for_spec(
@@ -159,6 +189,8 @@ class FuzzTestCase(test.NoDBTestCase):
         except exception.NoValidHost:
             self.assertTrue(encryption.requested)
             return
+        self.assertFalse(encryption.requested and _has_device(
+            groups, classes, opts['safe_resource_classes']))
         if encryption.requested:
             for host in passed:
                 self.assertTrue(_has_slot(host), host)
