@@ -18,8 +18,17 @@ of the image an instance was built from in its system metadata
 (``image_<name>``): in the BuildRequest for a new server, in the cell
 database for a move. A rebuild's new image is not there yet: it is read
 from the image service, as the compute will.
+
+An offloaded server being unshelved is spawned from its shelved snapshot
+(``system_metadata['shelved_image_id']``) with the snapshot's properties
+as they are now, not as the RequestSpec stored them: that image is read
+from the image service too, the one image lookup of an unshelve.
 """
 
+import dataclasses
+
+from nova.compute import task_states
+from nova.compute import vm_states
 from nova import exception
 from nova.image import glance
 from nova import objects
@@ -28,22 +37,58 @@ from nova import utils
 from sev_scheduler import block_devices
 
 
-def _system_metadata(context, spec_obj):
+@dataclasses.dataclass(frozen=True)
+class RawImage:
+    """The image an instance will run, as written."""
+
+    #: Its properties as the user wrote them.
+    properties: dict
+    #: On the unshelve of an offloaded server, the shelved snapshot as the
+    #: image service returns it now (the compute spawns from it); None on
+    #: any other request.
+    unshelve_image: dict | None = None
+
+
+def _instance(context, spec_obj):
+    """The request's instance: its BuildRequest's, or the cell's."""
     uuid = spec_obj.instance_uuid
     if not block_devices.is_move(spec_obj):
         try:
             return objects.BuildRequest.get_by_instance_uuid(
-                context, uuid).instance.system_metadata
+                context, uuid).instance
         except exception.BuildRequestNotFound:
             pass
     with block_devices.target_instance_cell(context, spec_obj) as cctxt:
         return objects.Instance.get_by_uuid(
-            cctxt, uuid, expected_attrs=['system_metadata']).system_metadata
+            cctxt, uuid, expected_attrs=['system_metadata'])
+
+
+def is_unshelve(instance):
+    """Whether the instance is an offloaded server being unshelved.
+
+    The API sets UNSHELVING before it casts to the conductor, which asks
+    the scheduler; a server shelved but not offloaded is started where it
+    is, without the scheduler.
+    """
+    return (instance.vm_state == vm_states.SHELVED_OFFLOADED and
+            instance.task_state == task_states.UNSHELVING)
+
+
+def read(context, spec_obj, is_rebuild):
+    """The RawImage of the image the instance runs (or will run)."""
+    if is_rebuild:
+        return RawImage(
+            glance.API().get(context, spec_obj.image.id)['properties'])
+    instance = _instance(context, spec_obj)
+    # A volume-backed server is shelved without a snapshot.
+    shelved_image_id = instance.system_metadata.get('shelved_image_id')
+    if shelved_image_id and is_unshelve(instance):
+        image = glance.API().get(context, shelved_image_id)
+        return RawImage(image.get('properties', {}), unshelve_image=image)
+    return RawImage(utils.get_image_from_system_metadata(
+        instance.system_metadata)['properties'])
 
 
 def get_for_request(context, spec_obj, is_rebuild):
     """The raw properties of the image the instance runs (or will run)."""
-    if is_rebuild:
-        return glance.API().get(context, spec_obj.image.id)['properties']
-    return utils.get_image_from_system_metadata(
-        _system_metadata(context, spec_obj))['properties']
+    return read(context, spec_obj, is_rebuild).properties

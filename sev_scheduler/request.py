@@ -90,21 +90,22 @@ def read_encryption(flavor, image_meta):
     image_value = image_meta.properties.get(IMAGE_KEY)
     image_model = _image_model(image_meta)
 
+    if flavor_value is not None:
+        try:
+            strutils.bool_from_string(flavor_value, strict=True)
+        except ValueError:
+            # Nova reads anything but a known "true" as False, whatever the
+            # model: a malformed switch is refused before the model is read.
+            return Encryption(error=(
+                "the flavor's %s extra spec is %r, which is neither true "
+                "nor false" % (FLAVOR_KEY, flavor_value)))
+
     # An empty model is no model, as Nova reads it (the default applies).
     named_models = {m for m in (flavor_model, image_model) if m}
     if (named_models == {compat.INTEL_TDX} and
             compat.INTEL_TDX in compat.MODELS):
         # Another vendor's technology: not ours to accept or refuse.
         return NOT_REQUESTED
-
-    if flavor_value is not None:
-        try:
-            strutils.bool_from_string(flavor_value, strict=True)
-        except ValueError:
-            # Nova reads anything but a known "true" as False.
-            return Encryption(error=(
-                "the flavor's %s extra spec is %r, which is neither true "
-                "nor false" % (FLAVOR_KEY, flavor_value)))
     switched_off = (flavor_value is not None and
                     not strutils.bool_from_string(flavor_value) or
                     image_value is False)
@@ -153,6 +154,50 @@ def _image_model_nova_drops(encryption, raw_properties):
                                  ', '.join(compat.MODELS))))
 
 
+def _malformed_image_value(raw_properties):
+    """Why the image's encryption properties as written are unreadable.
+
+    None when they are readable.
+
+    Nova reads an image ``hw_mem_encryption`` that is not a known boolean
+    ("maybe", "enabled", a full-width "ＴＲＵＥ") as False before the
+    scheduler sees it, and would start the guest unencrypted.
+    """
+    value = raw_properties.get(IMAGE_KEY)
+    if value is not None:
+        try:
+            strutils.bool_from_string(value, strict=True)
+        except ValueError:
+            return ("the image's %s property is %r, which is neither true "
+                    "nor false" % (IMAGE_KEY, value))
+    model = raw_properties.get(IMAGE_MODEL_KEY)
+    if (model and model not in compat.MODELS and
+            compat.unsupported_model_reason(model) is None):
+        return ("the image's %s property is %r, which is not a memory "
+                "encryption model (allowed: %s)" % (
+                    IMAGE_MODEL_KEY, model, ', '.join(compat.MODELS)))
+    return None
+
+
+def _unshelve_change(stored, unshelved, image_id):
+    """Refuse an unshelve whose snapshot changes the guest's encryption.
+
+    The conductor asks Placement for what the RequestSpec stored, the
+    compute spawns what the snapshot says now: a slot held by an
+    unencrypted guest, or an encrypted guest holding none.
+    """
+    if unshelved.error or stored.error or stored.model == unshelved.model:
+        return unshelved if unshelved.error else stored
+    return Encryption(error=(
+        "shelved image %s now asks for %s but the server was shelved with "
+        "%s" % (image_id, _described(unshelved), _described(stored))))
+
+
+def _described(encryption):
+    return ('memory encryption (%s)' % encryption.model if encryption.model
+            else 'no memory encryption')
+
+
 def names_encryption(spec_obj):
     """Whether a request names memory encryption in any form.
 
@@ -169,6 +214,10 @@ def names_encryption(spec_obj):
     except Exception:
         return True
     if any(model is not None for model in models):
+        return True
+    if values[1] is False:
+        # Nova reads a malformed image value as False too: only the image
+        # as written, which could not be read, says it was a clear "no".
         return True
     return any(
         value is not None and
@@ -190,16 +239,52 @@ class Request:
         """
         self.spec = spec_obj
         self._block_device_mappings = block_device_mappings
-        self._raw_image_properties = raw_image_properties
+        self._raw_image = (raw_image.RawImage(raw_image_properties)
+                           if raw_image_properties is not None else None)
         # Set by capacity.view() when a filter or weigher needs it.
         self.slot_view = None
         self.flavor = spec_obj.flavor
+        #: The image the guest will run: the RequestSpec's, or on unshelve
+        #: the shelved snapshot with its current properties.
         self.image = _image_of(spec_obj)
         self.is_rebuild = scheduler_utils.request_is_rebuild(spec_obj)
         self.encryption = read_encryption(self.flavor, self.image)
-        if self.encryption.config and not compat.READS_IMAGE_MODEL:
-            self.encryption = _image_model_nova_drops(
-                self.encryption, self.raw_image_properties)
+        if self._needs_raw_image():
+            self.encryption = self._read_raw_image()
+
+    def _needs_raw_image(self):
+        """Whether the image as written can change the reading.
+
+        An image whose ``hw_mem_encryption`` Nova read as False may hold a
+        malformed value; a move may be the unshelve of a snapshot edited
+        since; 2025.1 drops the image's model. Every other request is read
+        without a lookup.
+        """
+        return (self.image.properties.get(IMAGE_KEY) is False or
+                block_devices.is_move(self.spec) and not self.is_rebuild or
+                self.encryption.config is not None and
+                not compat.READS_IMAGE_MODEL)
+
+    def _read_raw_image(self):
+        raw = self.raw_image
+        error = _malformed_image_value(raw.properties)
+        if error:
+            return Encryption(error=error)
+        encryption = self.encryption
+        if raw.unshelve_image is not None:
+            try:
+                image = objects.ImageMeta.from_dict(raw.unshelve_image)
+            except ValueError as e:
+                return Encryption(error=(
+                    "the server's shelved image %s cannot be read: %s"
+                    % (raw.unshelve_image.get('id'), e)))
+            self.image = image
+            encryption = _unshelve_change(
+                encryption, read_encryption(self.flavor, image),
+                raw.unshelve_image.get('id'))
+        if encryption.config and not compat.READS_IMAGE_MODEL:
+            encryption = _image_model_nova_drops(encryption, raw.properties)
+        return encryption
 
     @property
     def instance_uuid(self):
@@ -227,12 +312,20 @@ class Request:
         return context.elevated()
 
     @property
+    def raw_image(self):
+        """The image the guest will run, as written: one lookup, if needed.
+
+        A :class:`sev_scheduler.raw_image.RawImage`.
+        """
+        if self._raw_image is None:
+            self._raw_image = raw_image.read(self.context, self.spec,
+                                             self.is_rebuild)
+        return self._raw_image
+
+    @property
     def raw_image_properties(self):
         """The image's properties as written: one lookup, when needed."""
-        if self._raw_image_properties is None:
-            self._raw_image_properties = raw_image.get_for_request(
-                self.context, self.spec, self.is_rebuild)
-        return self._raw_image_properties
+        return self.raw_image.properties
 
     @property
     def block_device_mappings(self):

@@ -14,6 +14,8 @@ import copy
 
 from oslo_utils.fixture import uuidsentinel as uuids
 
+from nova.compute import task_states
+from nova.compute import vm_states
 from nova import context as nova_context
 from nova import exception
 from nova import objects
@@ -50,13 +52,15 @@ class RawImageTestCase(test.TestCase):
             project_id='project', instance=instance, tags=objects.TagList(),
             block_device_mappings=objects.BlockDeviceMappingList()).create()
 
-    def _instance_in_cell(self, properties):
+    def _instance_in_cell(self, properties, **fields):
+        system_metadata = {'image_' + key: value
+                           for key, value in properties.items()}
+        system_metadata.update(fields.pop('system_metadata', {}))
         with nova_context.target_cell(self.context, self.cell) as cctxt:
             objects.Instance(
                 context=cctxt, uuid=uuids.instance, project_id='project',
-                user_id='user', system_metadata={
-                    'image_' + key: value
-                    for key, value in properties.items()}).create()
+                user_id='user', system_metadata=system_metadata,
+                **fields).create()
         objects.InstanceMapping(
             context=self.context, instance_uuid=uuids.instance,
             cell_mapping=self.cell, project_id='project').create()
@@ -88,6 +92,37 @@ class RawImageTestCase(test.TestCase):
         properties = raw_image.get_for_request(
             self.context, spec_obj, is_rebuild=True)
         self.assertEqual('amd-sev-es', properties[MODEL_KEY])
+
+    def _shelved_in_cell(self, properties, snapshot_properties,
+                         task_state=task_states.UNSHELVING):
+        """An offloaded server and its snapshot, as its owner left it."""
+        image = copy.deepcopy(self.glance.image1)
+        image['id'] = uuids.snapshot
+        image['properties'] = dict(snapshot_properties)
+        self.glance.create(None, image)
+        self._instance_in_cell(
+            properties, vm_state=vm_states.SHELVED_OFFLOADED,
+            task_state=task_state,
+            system_metadata={'shelved_image_id': uuids.snapshot})
+
+    def _move(self, **kwargs):
+        return factories.spec(requested_destination=objects.Destination(
+            cell=self.cell), **kwargs)
+
+    def test_unshelve_reads_snapshot_from_glance(self):
+        # The compute spawns from the snapshot as it is now.
+        self._shelved_in_cell({MODEL_KEY: 'amd-sev'},
+                              {MODEL_KEY: 'amd-sev-es'})
+        raw = raw_image.read(self.context, self._move(), is_rebuild=False)
+        self.assertEqual('amd-sev-es', raw.properties[MODEL_KEY])
+        self.assertEqual(uuids.snapshot, raw.unshelve_image['id'])
+
+    def test_shelved_not_unshelving_reads_instance(self):
+        self._shelved_in_cell({MODEL_KEY: 'amd-sev'},
+                              {MODEL_KEY: 'amd-sev-es'}, task_state=None)
+        raw = raw_image.read(self.context, self._move(), is_rebuild=False)
+        self.assertEqual('amd-sev', raw.properties[MODEL_KEY])
+        self.assertIsNone(raw.unshelve_image)
 
     def test_unknown_instance_raises(self):
         self.assertRaises(exception.InstanceMappingNotFound,
@@ -140,3 +175,80 @@ class DroppedImageModelTestCase(test.NoDBTestCase):
             factories.UEFI, hw_mem_encryption_model='amd-sev-es'))
         self.assertEqual([self.host],
                          list(self.filter.filter_all([self.host], spec_obj)))
+
+
+class ImageAsWrittenTestCase(RawImageTestCase):
+    """Requests judged by the image as written, on real Nova objects."""
+
+    def _read(self, spec_obj):
+        return sev_request.Request(spec_obj)
+
+    def _do_test_malformed(self, value):
+        uuid = getattr(uuids, value)
+        factories.build_request(self.context, uuid, image_properties=dict(
+            factories.UEFI, hw_mem_encryption=value))
+        # Nova's ImageMeta reads the value as False.
+        spec_obj = factories.spec(image_properties=dict(
+            factories.UEFI, hw_mem_encryption=value), instance_uuid=uuid)
+        self.assertIs(False, spec_obj.image.properties.hw_mem_encryption)
+        encryption = self._read(spec_obj).encryption
+        self.assertTrue(encryption.requested)
+        self.assertIn("the image's hw_mem_encryption property is %r, which "
+                      "is neither true nor false" % value, encryption.error)
+
+    def test_new_boot_malformed_image_values_invalid(self):
+        for value in ('maybe', 'yes please', '\uff34\uff32\uff35\uff25',
+                      'enabled'):
+            self._do_test_malformed(value)
+
+    def test_new_boot_false_image_value_not_requested(self):
+        factories.build_request(self.context, image_properties={
+            'hw_mem_encryption': 'False'})
+        self.assertFalse(self._read(factories.spec(image_properties={
+            'hw_mem_encryption': 'False'})).encryption.requested)
+
+    def test_image_without_key_not_looked_up(self):
+        # No BuildRequest and no instance: a lookup would raise.
+        self.assertFalse(self._read(factories.spec()).encryption.requested)
+
+    def test_move_malformed_image_value_invalid(self):
+        self._instance_in_cell({'hw_mem_encryption': 'maybe'})
+        encryption = self._read(self._move(image_properties={
+            'hw_mem_encryption': 'maybe'})).encryption
+        self.assertIn("property is 'maybe'", encryption.error)
+
+    def test_unshelve_snapshot_turning_encryption_on_invalid(self):
+        self._shelved_in_cell({}, dict(factories.UEFI,
+                                       hw_mem_encryption='true'))
+        encryption = self._read(self._move()).encryption
+        self.assertIn("shelved image %s now asks for memory encryption "
+                      "(amd-sev) but the server was shelved with no memory "
+                      "encryption" % uuids.snapshot, encryption.error)
+
+    def test_unshelve_snapshot_turning_encryption_off_invalid(self):
+        self._shelved_in_cell(
+            dict(factories.UEFI, hw_mem_encryption='true'),
+            dict(factories.UEFI, hw_mem_encryption='false'))
+        encryption = self._read(self._move(image_properties=dict(
+            factories.UEFI, hw_mem_encryption='true'))).encryption
+        self.assertIn("now asks for no memory encryption",
+                      encryption.error)
+
+    def test_unshelve_judged_by_snapshot_image(self):
+        snapshot = dict(factories.UEFI, hw_mem_encryption='true',
+                        hw_cdrom_bus='ide')
+        self._shelved_in_cell({}, snapshot)
+        request = self._read(self._move(image_properties=dict(
+            factories.UEFI, hw_mem_encryption='true')))
+        self.assertEqual(compat.AMD_SEV, request.encryption.model)
+        self.assertEqual('ide', request.image_properties.hw_cdrom_bus)
+        self.assertEqual(uuids.snapshot, request.image.id)
+
+    def test_unshelve_unknown_snapshot_model_invalid(self):
+        self._shelved_in_cell({}, dict(factories.UEFI,
+                                       hw_mem_encryption='true',
+                                       hw_mem_encryption_model='amd-sev-xyz'))
+        encryption = self._read(self._move(image_properties=dict(
+            factories.UEFI, hw_mem_encryption='true'))).encryption
+        self.assertIn("hw_mem_encryption_model property is 'amd-sev-xyz'",
+                      encryption.error)

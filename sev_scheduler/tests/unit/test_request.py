@@ -75,6 +75,14 @@ class ReadEncryptionTestCase(test.NoDBTestCase):
                              'hw:mem_encryption_model': 'intel-tdx'},
                             factories.UEFI, None)
 
+    @releases.requires_model(compat.INTEL_TDX)
+    def test_malformed_boolean_beside_intel_tdx_invalid(self):
+        # A malformed switch is refused whatever the model.
+        self._do_test_invalid({'hw:mem_encryption': 'maybe',
+                               'hw:mem_encryption_model': 'intel-tdx'},
+                              factories.UEFI,
+                              "'maybe', which is neither true nor false")
+
     def test_malformed_boolean_invalid(self):
         # Nova reads 'yes please' as False: we refuse it instead.
         self._do_test_invalid({'hw:mem_encryption': 'yes please'}, {},
@@ -183,6 +191,11 @@ class NamesEncryptionTestCase(test.NoDBTestCase):
                 factories.spec(extra_specs)), extra_specs)
         self.assertTrue(sev_request.names_encryption(
             factories.spec(image_properties={'hw_mem_encryption': True})))
+
+    def test_image_value_read_as_false_names_encryption(self):
+        # Nova reads a malformed image value as False too.
+        self.assertTrue(sev_request.names_encryption(
+            factories.spec(image_properties={'hw_mem_encryption': 'maybe'})))
 
     def test_unreadable_spec_names_encryption(self):
         spec_obj = factories.spec()
