@@ -71,6 +71,8 @@ bdms = st.lists(st.builds(
     st.one_of(st.none(), st.sampled_from(list(fields.DiskBus.ALL)), odd_text),
     st.one_of(st.none(), st.integers(min_value=-1, max_value=2))),
     max_size=3)
+#: A valid AMD SEV request, which the generated ones seldom are.
+PLAIN_SEV = (factories.SEV_FLAVOR, factories.UEFI)
 #: Request groups as Nova puts them in RequestSpec.requested_resources:
 #: a device profile's for the flavor or a port (devices), a QoS port's.
 request_groups = st.lists(st.sampled_from([
@@ -161,14 +163,18 @@ class FuzzTestCase(test.NoDBTestCase):
 
     @settings(max_examples=EXAMPLES, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
-    @given(test_properties.requests(), pci_requests, request_groups,
-           custom_classes, bdms, clouds(), options)
+    @given(st.one_of(st.just(PLAIN_SEV), test_properties.requests()),
+           pci_requests, request_groups, custom_classes, bdms, clouds(),
+           options)
     def test_filter_and_weigher(self, request, pci, groups, classes,
                                 mappings, hosts, opts):
         self.cases += 1
         for name, value in opts.items():
             self.flags(**{name: value, 'group': 'sev_scheduler'})
         extra_specs, properties = request
+        if request is PLAIN_SEV:
+            # Nothing but the devices drawn can refuse it.
+            pci = mappings = []
         spec_obj = factories.spec(
             dict(extra_specs, **classes), properties, pci_requests=pci,
             requested_resources=[
