@@ -10,47 +10,39 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""Boot disk bus: an encrypted guest boots only from a virtio-capable bus.
+"""Boot device bus: an encrypted guest boots only from an allowed bus.
 
 Allowed: ``virtio``, ``scsi`` with ``hw_scsi_model=virtio-scsi``, and
-``sata``. The bus is the boot volume's ``disk_bus`` in the block device
-mapping when set, else the image's ``hw_disk_bus``; neither set means the
-driver's default, virtio on x86.
+``sata``. The boot device and its bus are the ones the libvirt driver will
+give the guest (``sev_scheduler.buses``): the root disk or boot volume, or
+the cdrom an ISO image boots from. Every other device is ``ide_devices``'s.
 """
 
 from nova.objects import fields
 
+from sev_scheduler import buses
 from sev_scheduler.checks import base
 
-ALLOWED = (fields.DiskBus.VIRTIO, fields.DiskBus.SATA)
 HINT = "use virtio, sata, or scsi with hw_scsi_model=virtio-scsi"
 
 
-def boot_mapping_bus(mappings):
-    """The disk_bus of the boot device in the mappings, or None."""
-    for bdm in mappings:
-        if bdm.obj_attr_is_set('boot_index') and bdm.boot_index == 0:
-            return bdm.disk_bus if bdm.obj_attr_is_set('disk_bus') else None
-    return None
-
-
 class BootDiskBusCheck(base.RequestCheck):
-    """Memory encryption needs a virtio, virtio-scsi or sata boot disk."""
+    """Memory encryption needs a virtio, virtio-scsi or sata boot device."""
 
     def conflicts(self, request):
+        placement = buses.placement(request)
+        if placement.error:
+            return ["disks the libvirt driver cannot place: %s"
+                    % placement.error]
         props = request.image_properties
-        bus = boot_mapping_bus(request.block_device_mappings)
-        source = 'block device mapping disk_bus'
-        if bus is None:
-            bus = props.get('hw_disk_bus')
-            source = 'image property hw_disk_bus'
-        if bus is None or bus in ALLOWED:
+        device = placement.boot_device
+        if device is None or buses.is_allowed(device, props):
             return []
-        if bus == fields.DiskBus.SCSI:
+        if device.bus == fields.DiskBus.SCSI:
             model = props.get('hw_scsi_model')
-            if model == fields.SCSIModel.VIRTIO_SCSI:
-                return []
-            return ["a scsi boot disk without hw_scsi_model=virtio-scsi "
+            return ["a scsi boot %s without hw_scsi_model=virtio-scsi "
                     "(image property hw_scsi_model is %s); %s" % (
+                        device.device_type,
                         "unset" if model is None else "'%s'" % model, HINT)]
-        return ["boot disk bus '%s' (%s); %s" % (bus, source, HINT)]
+        return ["boot %s bus '%s' (%s); %s" % (
+            device.device_type, device.bus, device.source, HINT)]

@@ -101,6 +101,18 @@ class MdevVgpuCheckTestCase(test.NoDBTestCase):
                       ["mdev vGPU: flavor extra spec resources1:VGPU=one"])
 
 
+def _iso_request(bdms=(), **image_properties):
+    request = _request(bdms, image_properties=image_properties)
+    request.image.disk_format = 'iso'
+    return request
+
+
+def _floppy():
+    bdm = _bdm(None, None, uuids.floppy)
+    bdm.device_type = 'floppy'
+    return bdm
+
+
 class BootDiskBusCheckTestCase(test.NoDBTestCase):
 
     check = boot_disk_bus.BootDiskBusCheck()
@@ -127,11 +139,18 @@ class BootDiskBusCheckTestCase(test.NoDBTestCase):
         self.assertIn("is unset", self._conflicts(hw_disk_bus='scsi')[0])
 
     def test_other_image_bus_fails(self):
-        for bus in ('usb', 'ide', 'fdc', 'xen'):
+        for bus in ('usb', 'ide', 'fdc'):
             self.assertEqual(
                 ["boot disk bus '%s' (image property hw_disk_bus); use "
                  "virtio, sata, or scsi with hw_scsi_model=virtio-scsi" % bus],
                 self._conflicts(hw_disk_bus=bus))
+
+    def test_bus_kvm_does_not_have_fails(self):
+        # The libvirt driver would fail to spawn the guest.
+        self.assertEqual(
+            ["disks the libvirt driver cannot place: Requested hardware "
+             "'xen' is not supported by the 'kvm' virt driver"],
+            self._conflicts(hw_disk_bus='xen'))
 
     def test_boot_volume_bus_wins_over_image_fails(self):
         self.assertEqual(
@@ -143,25 +162,98 @@ class BootDiskBusCheckTestCase(test.NoDBTestCase):
         self.assertEqual([], self._conflicts([_bdm('virtio'),
                                               _bdm('usb', None)]))
 
+    def test_iso_on_default_cdrom_passes(self):
+        # A q35 guest's cdrom is on sata.
+        self.assertEqual([], self.check.conflicts(_iso_request()))
+
+    def test_iso_on_usb_cdrom_fails(self):
+        self.assertEqual(
+            ["boot cdrom bus 'usb' (image property hw_cdrom_bus); use "
+             "virtio, sata, or scsi with hw_scsi_model=virtio-scsi"],
+            self.check.conflicts(_iso_request(hw_cdrom_bus='usb',
+                                              hw_disk_bus='virtio')))
+
+    def test_iso_on_scsi_cdrom_without_virtio_scsi_fails(self):
+        self.assertEqual(
+            ["a scsi boot cdrom without hw_scsi_model=virtio-scsi (image "
+             "property hw_scsi_model is unset); use virtio, sata, or scsi "
+             "with hw_scsi_model=virtio-scsi"],
+            self.check.conflicts(_iso_request(hw_cdrom_bus='scsi')))
+
+    def test_iso_on_virtio_scsi_cdrom_passes(self):
+        self.assertEqual([], self.check.conflicts(_iso_request(
+            hw_cdrom_bus='scsi', hw_scsi_model='virtio-scsi')))
+
+    def test_iso_boot_volume_on_cdrom_bus_fails(self):
+        # The driver puts an ISO's root on the cdrom bus, whatever the
+        # mapping says.
+        self.assertIn("boot cdrom bus 'usb' (image property hw_cdrom_bus)",
+                      self.check.conflicts(_iso_request(
+                          [_bdm('virtio')], hw_cdrom_bus='usb'))[0])
+
 
 class IdeDevicesCheckTestCase(test.NoDBTestCase):
 
     check = ide_devices.IdeDevicesCheck()
 
-    def test_no_ide_passes(self):
+    def test_allowed_buses_pass(self):
         self.assertEqual([], self.check.conflicts(
-            _request([_bdm('virtio')], image_properties={
-                'hw_cdrom_bus': 'sata', 'hw_disk_bus': 'scsi'})))
+            _request([_bdm('virtio'), _bdm('sata', None, uuids.data)],
+                     image_properties={
+                         'hw_cdrom_bus': 'sata', 'hw_disk_bus': 'scsi',
+                         'hw_scsi_model': 'virtio-scsi'})))
 
     def test_image_properties_fails(self):
         self.assertEqual(
-            ["the IDE bus: image property hw_disk_bus=ide",
-             "the IDE bus: image property hw_cdrom_bus=ide"],
+            ["the IDE bus: image property hw_cdrom_bus=ide",
+             "the IDE bus: image property hw_disk_bus=ide"],
             self.check.conflicts(_request(image_properties={
                 'hw_disk_bus': 'ide', 'hw_cdrom_bus': 'ide'})))
+
+    def test_image_scsi_without_virtio_scsi_fails(self):
+        # Volumes attached later go on the image's disk bus.
+        self.assertEqual(
+            ["the SCSI bus without hw_scsi_model=virtio-scsi: image "
+             "property hw_disk_bus=scsi"],
+            self.check.conflicts(_request(image_properties={
+                'hw_disk_bus': 'scsi'})))
 
     def test_ide_volume_anywhere_fails(self):
         request = _request([_bdm('virtio'), _bdm('ide', 1, uuids.data)])
         self.assertEqual(
             ["the IDE bus: volume %s (block device mapping disk_bus=ide)"
              % uuids.data], self.check.conflicts(request))
+
+    def test_volume_device_name_fails(self):
+        # Without a disk_bus, the driver reads the bus from the name.
+        bdm = _bdm(None, None, uuids.data)
+        bdm.device_name = '/dev/hdb'
+        self.assertEqual(
+            ["the IDE bus: volume %s (device name /dev/hdb)" % uuids.data],
+            self.check.conflicts(_request([_bdm('virtio'), bdm])))
+
+    def test_usb_cdrom_volume_fails(self):
+        bdm = _bdm('usb', None, uuids.data)
+        bdm.device_type = 'cdrom'
+        self.assertEqual(
+            ["the USB bus: cdrom volume %s (block device mapping "
+             "disk_bus=usb)" % uuids.data],
+            self.check.conflicts(_request([_bdm('virtio'), bdm])))
+
+    def test_floppy_volume_on_image_floppy_bus_fails(self):
+        request = _request([_bdm('virtio'), _floppy()],
+                           image_properties={'hw_floppy_bus': 'ide'})
+        self.assertEqual(
+            ["the IDE bus: floppy volume %s (image property "
+             "hw_floppy_bus=ide)" % uuids.floppy],
+            self.check.conflicts(request))
+
+    def test_floppy_volume_on_default_bus_fails(self):
+        self.assertEqual(
+            ["the FDC bus: floppy volume %s (the default)" % uuids.floppy],
+            self.check.conflicts(_request([_bdm('virtio'), _floppy()])))
+
+    def test_boot_device_not_judged_passes(self):
+        # The boot disk is boot_disk_bus's.
+        self.assertEqual([], self.check.conflicts(
+            _request([_bdm('usb')])))
