@@ -112,15 +112,20 @@ def hosts(draw):
     return result
 
 
-def _malformed(extra_specs):
+def _malformed_switch(extra_specs):
     value = extra_specs.get(sev_request.FLAVOR_KEY)
-    model = extra_specs.get(sev_request.FLAVOR_MODEL_KEY)
     try:
         if value is not None:
             strutils.bool_from_string(value, strict=True)
     except ValueError:
         return True
-    return bool(model) and model not in MODELS
+    return False
+
+
+def _malformed(extra_specs):
+    model = extra_specs.get(sev_request.FLAVOR_MODEL_KEY)
+    return (_malformed_switch(extra_specs) or
+            bool(model) and model not in MODELS)
 
 
 def _switched_off(extra_specs, properties):
@@ -157,8 +162,10 @@ class FilterPropertiesTestCase(test.TestCase):
         ours = _read(flavor, image, properties)
         named = {extra_specs.get(sev_request.FLAVOR_MODEL_KEY),
                  properties.get(sev_request.IMAGE_MODEL_KEY)} - {None, ''}
-        # Intel TDX is another vendor's, where Nova honours it.
-        not_ours = (named == {'intel-tdx'} and 'intel-tdx' in compat.MODELS)
+        # Intel TDX is another vendor's, where Nova honours it; a
+        # malformed switch is refused whatever the model.
+        not_ours = (named == {'intel-tdx'} and 'intel-tdx' in compat.MODELS
+                    and not _malformed_switch(extra_specs))
         unhonoured = named - set(compat.MODELS)
         try:
             # Nova's own reading, through the seam test_compat checks.
