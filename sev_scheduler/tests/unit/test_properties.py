@@ -53,7 +53,12 @@ flavor_values = _optional(st.one_of(st.sampled_from(BOOLEAN_TEXT),
                                     st.text(max_size=8)))
 flavor_models = _optional(st.one_of(st.sampled_from(MODELS),
                                     st.text(max_size=12)))
-image_values = _optional(st.booleans())
+#: An image's hw_mem_encryption as written: booleans as Nova's objects
+#: hold them, and text Nova reads as False when it is not a known "true".
+image_values = _optional(st.one_of(
+    st.booleans(), st.sampled_from(BOOLEAN_TEXT + [
+        'maybe', 'yes please', '\uff34\uff32\uff35\uff25', 'enabled']),
+    st.text(max_size=8)))
 image_models = _optional(st.sampled_from(IMAGE_MODELS))
 
 
@@ -128,10 +133,26 @@ def _malformed(extra_specs):
             bool(model) and model not in MODELS)
 
 
+def malformed_image_value(properties):
+    """Whether the image's hw_mem_encryption as written is no boolean.
+
+    Nova reads it as False; the filter refuses it.
+    """
+    value = properties.get(sev_request.IMAGE_KEY)
+    try:
+        if value is not None:
+            strutils.bool_from_string(value, strict=True)
+    except ValueError:
+        return True
+    return False
+
+
 def _switched_off(extra_specs, properties):
     """Whether the flavor or the image clearly says "no encryption"."""
     value = extra_specs.get(sev_request.FLAVOR_KEY)
-    return (properties.get(sev_request.IMAGE_KEY) is False or
+    image_value = properties.get(sev_request.IMAGE_KEY)
+    return (image_value is not None and
+            strutils.bool_from_string(image_value, default=True) is False or
             value is not None and
             strutils.bool_from_string(value, default=True) is False)
 
@@ -160,6 +181,10 @@ class FilterPropertiesTestCase(test.TestCase):
         flavor = factories.flavor(extra_specs)
         image = factories.image(**properties)
         ours = _read(flavor, image, properties)
+        if malformed_image_value(properties):
+            # Nova reads it as False, whatever the rest says: refused.
+            self.assertIsNotNone(ours.error)
+            return
         named = {extra_specs.get(sev_request.FLAVOR_MODEL_KEY),
                  properties.get(sev_request.IMAGE_MODEL_KEY)} - {None, ''}
         # Intel TDX is another vendor's, where Nova honours it; a
@@ -213,7 +238,8 @@ class FilterPropertiesTestCase(test.TestCase):
             passed = list(self.filter.filter_all(list(host_states),
                                                  spec_obj))
         except exception.NoValidHost:
-            self.assertTrue(encryption.requested)
+            self.assertTrue(encryption.requested or
+                            malformed_image_value(properties))
             return
         if not encryption.requested:
             self.assertEqual(host_states, passed)
