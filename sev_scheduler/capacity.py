@@ -14,6 +14,7 @@
 
 import collections
 import contextlib
+import weakref
 
 import os_resource_classes as orc
 import os_traits
@@ -102,13 +103,16 @@ class SlotView:
     compute nodes' root provider UUIDs (``HostState.uuid``).
     """
 
-    def __init__(self, sev_hosts, used=None, free=None):
+    def __init__(self, sev_hosts, used=None, free=None, memory=None):
         #: hosts with slots of any AMD model
         self.sev_hosts = frozenset(sev_hosts)
         #: slots used on a host, all models together
         self.used = used or {}
         #: free slots of the requested model on a host
         self.free = free or {}
+        #: a host's MEMORY_MB capacity as Placement counts it, (total -
+        #: reserved) x the allocation ratio Placement holds
+        self.memory = memory or {}
 
 
 def _get(context, url):
@@ -136,15 +140,79 @@ def _read_view(request):
                      % (SLOT, config.trait))['provider_summaries']
     used = collections.Counter()
     free = collections.Counter()
+    memory = {}
     for summary in summaries.values():
+        root = summary['root_provider_uuid']
+        ram = summary['resources'].get(orc.MEMORY_MB)
+        if ram is not None:
+            memory[root] = ram['capacity']
         slots = summary['resources'].get(SLOT)
         if slots is None:
             continue
-        root = summary['root_provider_uuid']
         used[root] += slots['used']
         if config.trait in summary['traits']:
             free[root] += slots['capacity'] - slots['used']
-    return SlotView(used, used, free)
+    return SlotView(used, used, free, memory)
+
+
+def memory_overcommitted(host_state, slot_view):
+    """Whether Placement lets the host's memory be overcommitted.
+
+    With ``[DEFAULT] ram_allocation_ratio`` unset, an operator sets the
+    MEMORY_MB allocation ratio in Placement, and the compute keeps it,
+    while ``HostState.ram_allocation_ratio`` still says 1.0. Placement
+    counts (total - reserved) x ratio: a capacity above the host's whole
+    memory means a ratio above 1.0. (A ratio so close to 1.0 that it
+    does not outgrow the reserved memory is not seen.) A host whose memory
+    Placement counts while the scheduler knows none is not known to be
+    safe.
+    """
+    capacity = slot_view.memory.get(host_state.uuid)
+    return capacity is not None and capacity > (
+        host_state.total_usable_ram_mb or 0)
+
+
+class OwnClaims:
+    """The slots a request's own earlier instances took, per host.
+
+    Nova calls the filters and weighers once per instance of a
+    multi-create, with the same RequestSpec, and between two instances
+    consumes the host it chose: ``HostState.consume_from_request`` adds one
+    to that HostState's ``num_instances``, the HostState objects being the
+    same along the request. What ``num_instances`` gained on a host since
+    the request first saw it is what the request took there, which its
+    SlotView, read from Placement once, cannot know. No I/O. Another
+    request consuming the same host in this scheduler meanwhile is counted
+    too: it errs towards the cap.
+    """
+
+    def __init__(self):
+        self._first = {}
+
+    def see(self, hosts):
+        """Note the hosts the request is about to judge."""
+        for host_state in hosts:
+            self._first.setdefault(host_state.uuid,
+                                   host_state.num_instances or 0)
+
+    def on(self, host_state):
+        """How many slots the request already took on a host."""
+        first = self._first.get(host_state.uuid)
+        if first is None:
+            return 0
+        return max(0, (host_state.num_instances or 0) - first)
+
+
+# Per request, as long as the request lives.
+_claims = weakref.WeakKeyDictionary()
+
+
+def own_claims(request):
+    """The request's OwnClaims, shared by SEVFilter and SEVWeigher."""
+    claims = _claims.get(request)
+    if claims is None:
+        claims = _claims[request] = OwnClaims()
+    return claims
 
 
 def view(request):

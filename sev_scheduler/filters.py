@@ -48,8 +48,9 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
 
     Then per host, in constant time: keep only the allocation candidates
     that carry a ``MEM_ENCRYPTION_CONTEXT`` slot, and drop hosts without
-    one, whose ``ram_allocation_ratio`` is above 1.0 for models that lock
-    guest memory (amd-sev, amd-sev-es), or that reached their cap
+    one, whose RAM allocation ratio (``ram_allocation_ratio``, or
+    MEMORY_MB's in Placement) is above 1.0 for models that lock guest
+    memory (amd-sev, amd-sev-es), or that reached their cap
     (``[sev_scheduler] max_guests_per_host``, aggregate ``sev_max_guests``;
     the usage comes from one Placement call per request).
 
@@ -89,8 +90,12 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
             locks_memory = (req.encryption.config.needs_locked_memory and
                             not CONF.sev_scheduler.allow_memory_overcommit)
             default_cap = CONF.sev_scheduler.max_guests_per_host
+            # Earlier instances of a multi-create took slots the view
+            # does not know of.
+            claims = capacity.own_claims(req)
+            claims.see(hosts)
             return [host for host in hosts if self._host_passes(
-                host, req, model, locks_memory, default_cap)]
+                host, req, model, locks_memory, default_cap, claims)]
         except exception.NoValidHost:
             raise
         except Exception as error:
@@ -124,16 +129,18 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
                     % {'model': encryption.model})
 
     def _host_passes(self, host_state, req, model, locks_memory,
-                     default_cap):
+                     default_cap, claims):
         """O(1): everything request-wide is decided by the caller.
 
-        No I/O but, when a host is capped, the request's one Placement
-        call for slot usage, shared with every other host and SEVWeigher.
+        No I/O but, for models that lock memory or on a capped host, the
+        request's one Placement call, shared with every other host and
+        SEVWeigher.
         """
-        if locks_memory and not _ram_not_overcommitted(host_state):
-            LOG.debug("%(host_state)s fails memory encryption: "
-                      "ram_allocation_ratio %(ratio)s is above 1.0 and "
-                      "%(model)s guests lock their memory",
+        if locks_memory and not _ram_not_overcommitted(host_state, req):
+            LOG.debug("%(host_state)s fails memory encryption: its memory "
+                      "is overcommitted (ram_allocation_ratio %(ratio)s, "
+                      "or above 1.0 in Placement) and %(model)s guests "
+                      "lock their memory",
                       {'host_state': host_state, 'model': model,
                        'ratio': host_state.ram_allocation_ratio})
             return False
@@ -143,7 +150,9 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
                       {'host_state': host_state, 'model': model})
             return False
         cap = _cap(host_state, default_cap)
-        if cap and capacity.view(req).used.get(host_state.uuid, 0) >= cap:
+        used = cap and (capacity.view(req).used.get(host_state.uuid, 0) +
+                        claims.on(host_state))
+        if cap and used >= cap:
             LOG.debug("%(host_state)s fails memory encryption: its cap of "
                       "%(cap)d encrypted guests is reached",
                       {'host_state': host_state, 'cap': cap})
@@ -169,10 +178,13 @@ def _isolate(hosts, req):
     return [host for host in hosts if host.uuid not in sev_hosts]
 
 
-def _ram_not_overcommitted(host_state):
+def _ram_not_overcommitted(host_state, req):
     ratio = host_state.ram_allocation_ratio
     # An unknown ratio is not known to be safe.
-    return ratio is not None and ratio <= 1.0
+    if ratio is None or ratio > 1.0:
+        return False
+    # The ratio Placement holds may differ: the request's one call.
+    return not capacity.memory_overcommitted(host_state, capacity.view(req))
 
 
 def _what_failed(error):

@@ -71,7 +71,10 @@ class SEVWeigher(weights.BaseHostWeigher):
             self._current.encrypted = True
             self._current.multiplier = CONF.sev_scheduler.weight_multiplier
             free = capacity.view(req).free
-            return [float(free.get(obj.obj.uuid, 0))
+            # Less what earlier instances of a multi-create took.
+            claims = capacity.own_claims(req)
+            return [float(max(0, free.get(obj.obj.uuid, 0) -
+                              claims.on(obj.obj)))
                     for obj in weighed_obj_list]
         if not self._current.multiplier:
             # Nothing to weigh: spare the Placement call.

@@ -71,8 +71,8 @@ class FaultTestCase(base.SEVTestBase):
         return fault
 
     def _do_test_placement_fault(self, fault, words):
-        # The cap needs Placement for encrypted requests, the weigher for
-        # plain ones.
+        # The cap and the memory check need Placement for encrypted
+        # requests, the weigher for plain ones.
         self.flags(max_guests_per_host=10, group='sev_scheduler')
         self._inject(fault)
         server = self.boot(image='sev', expected_state='ERROR')
@@ -107,8 +107,10 @@ class FaultTestCase(base.SEVTestBase):
         self.assertEqual('plain1', self.host_of(self.boot()))
 
     def test_placement_down_for_weigher_only_sev_still_boots(self):
-        # Without a cap only the weigher asks Placement: the filter's own
-        # guarantees come from Nova's candidates, so nothing is refused.
+        # Without a cap, for guests whose memory is not locked, only the
+        # weigher asks Placement: the filter's own guarantees come from
+        # Nova's candidates, so nothing is refused.
+        self.flags(allow_memory_overcommit=True, group='sev_scheduler')
         self.start_host('sev2', slots=4)
         self._inject(self._raise(ks_exc.ConnectFailure('refused')))
         self.assertIn(self.host_of(self.boot(image='sev')), ('sev1', 'sev2'))

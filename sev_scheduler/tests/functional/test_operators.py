@@ -12,6 +12,8 @@
 
 """What operators set, honoured on every path (issue 10)."""
 
+import os_resource_classes as orc
+
 from nova.tests import fixtures as nova_fixtures
 
 from sev_scheduler.tests.functional import base
@@ -116,3 +118,70 @@ class LongRefusalTestCase(base.SEVTestBase):
             self.assertIn('volume %s (block device mapping disk_bus=ide)'
                           % volume, details)
         self.assertIn('resources:VGPU=1', details)
+
+
+class MultiCreateCapTestCase(base.SEVTestBase):
+    """The instances of one request count against the host's cap."""
+
+    def setUp(self):
+        super().setUp()
+        self.flags(max_guests_per_host=1, group='sev_scheduler')
+        self.start_host('sev1', slots=4)
+
+    def _multi_create(self, count):
+        body = self._build_server(
+            image_uuid=self.images['sev'], flavor_id=self.flavors['sev'],
+            networks='none')
+        body.update(min_count=count, max_count=count)
+        self.api.post_server({'server': body})
+        servers = self.api.get_servers(detail=True)
+        self.assertEqual(count, len(servers))
+        return [self.settle(server) for server in servers]
+
+    def test_three_at_once_over_cap_of_one_refused(self):
+        servers = self._multi_create(3)
+        self.assertEqual(['ERROR'] * 3,
+                         [server['status'] for server in servers])
+        self.assertEqual(0, self.slots_used('sev1'))
+
+    def test_three_at_once_one_per_host(self):
+        self.start_host('sev2', slots=4)
+        self.start_host('sev3', slots=4)
+        servers = self._multi_create(3)
+        self.assertEqual(['ACTIVE'] * 3,
+                         [server['status'] for server in servers])
+        self.assertEqual(['sev1', 'sev2', 'sev3'],
+                         sorted(self.host_of(server) for server in servers))
+
+
+class PlacementOvercommitTestCase(base.SEVTestBase):
+    """Overcommit set in Placement, where HostState still says 1.0."""
+
+    def setUp(self):
+        super().setUp()
+        # [DEFAULT] ram_allocation_ratio unset: Placement keeps what the
+        # operator sets there.
+        self.flags(ram_allocation_ratio=None)
+        self.start_host('sev1', slots=4)
+        self._set_memory_ratio('sev1', 1.5)
+
+    def _set_memory_ratio(self, hostname, ratio):
+        rp_uuid = self.compute_rp_uuids[hostname]
+        body = self.placement.get(
+            '/resource_providers/%s/inventories' % rp_uuid).body
+        body['inventories'][orc.MEMORY_MB]['allocation_ratio'] = ratio
+        self.placement.put('/resource_providers/%s/inventories' % rp_uuid,
+                           body=body)
+
+    def test_sev_refused_plain_lands(self):
+        self.boot(image='sev', expected_state='ERROR')
+        self.assertEqual(0, self.slots_used('sev1'))
+        self.assertEqual('sev1', self.host_of(self.boot()))
+
+    def test_host_at_one_in_placement_takes_sev(self):
+        self.start_host('sev2', slots=4)
+        self.assertEqual('sev2', self.host_of(self.boot(image='sev')))
+
+    def test_overcommit_allowed_by_option_lands(self):
+        self.flags(allow_memory_overcommit=True, group='sev_scheduler')
+        self.assertEqual('sev1', self.host_of(self.boot(image='sev')))

@@ -16,6 +16,7 @@ import collections
 from urllib import parse
 
 import fixtures
+import os_resource_classes as orc
 
 from nova.scheduler.client import report
 
@@ -46,6 +47,8 @@ class FakePlacement:
         self.providers = []
         self.allocations = {}
         self.traits = {}
+        #: MEMORY_MB capacity of a root provider, as Placement counts it
+        self.memory = {}
         self.error = None
         self.calls = 0
 
@@ -85,11 +88,19 @@ class FakePlacement:
         trait = params['required'][0]
         roots = {p.root for p in self.providers
                  if p.trait == trait and p.used < p.total}
-        return _Response({'provider_summaries': {
+        summaries = {
             p.uuid: {'resources': {capacity.SLOT: {'capacity': p.total,
                                                    'used': p.used}},
                      'traits': [p.trait], 'root_provider_uuid': p.root}
-            for p in self.providers if p.root in roots}})
+            for p in self.providers if p.root in roots}
+        for root in roots:
+            if root in self.memory:
+                summary = summaries.setdefault(root, {
+                    'resources': {}, 'traits': [],
+                    'root_provider_uuid': root})
+                summary['resources'][orc.MEMORY_MB] = {
+                    'capacity': self.memory[root], 'used': 0}
+        return _Response({'provider_summaries': summaries})
 
 
 def use(test_case):

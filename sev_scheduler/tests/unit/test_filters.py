@@ -23,6 +23,7 @@ from nova import test
 from nova.tests import fixtures as nova_fixtures
 
 from sev_scheduler import aggregates
+from sev_scheduler.checks import base as checks_base
 from sev_scheduler import compat
 from sev_scheduler import filters
 from sev_scheduler.tests.unit import factories
@@ -32,6 +33,16 @@ from sev_scheduler.tests.unit import releases
 # The models whose guests' memory is locked, so cannot be overcommitted.
 LOCKING_MODELS = [model for model in ('amd-sev', 'amd-sev-es')
                   if model in compat.AMD_MODELS]
+
+
+class _Objects(checks_base.RequestCheck):
+    """A check objecting to the same things in every request."""
+
+    def __init__(self, conflicts):
+        self._conflicts = conflicts
+
+    def conflicts(self, request):
+        return self._conflicts
 
 
 class SEVFilterTestCase(test.TestCase):
@@ -266,26 +277,28 @@ class SEVFilterTestCase(test.TestCase):
             self.assertIn(words, message)
 
     def test_long_refusal_names_every_conflict_within_fault(self):
-        # Three IDE volumes, then a vGPU: Nova keeps 255 bytes of the
-        # fault's message, which a plain list would cut mid-UUID.
-        self.flags(checks=['ide_devices', 'mdev_vgpu'], group='sev_scheduler')
-        self.filter = filters.SEVFilter()
+        # Nova keeps 255 bytes of the fault's message, which a plain list
+        # of these would cut mid-UUID, before the vGPU.
         volumes = [uuids.data1, uuids.data2, uuids.data3]
-        objects.BuildRequest.get_by_instance_uuid(
-            self.context, uuids.instance).destroy()
-        factories.build_request(self.context, bdms=[
-            factories.volume_bdm(self.context, uuids.instance)] + [
-            factories.volume_bdm(self.context, uuids.instance, 'ide', None,
-                                 volume) for volume in volumes])
-        message = self._refusal(factories.encrypted_spec(
-            extra_specs={'resources:VGPU': '1'}))
+        conflicts = ['the IDE bus: volume %s (block device mapping '
+                     'disk_bus=ide)' % volume for volume in volumes]
+        conflicts.append('mdev vGPU: flavor extra spec resources:VGPU=1')
+        self.filter._checks = [_Objects(conflicts)]
+        message = self._refusal(factories.encrypted_spec())
         kept = message.encode('utf-8')[:255].decode('utf-8', 'ignore')
         self.assertIn("Memory encryption (amd-sev) cannot be used with "
                       "the IDE bus (3), mdev vGPU. Details: ", kept)
-        for volume in volumes:
-            self.assertIn("the IDE bus: volume %s" % volume, message)
-        self.assertIn("mdev vGPU: flavor extra spec resources:VGPU=1",
-                      message)
+        self.assertIn('; '.join(conflicts), message)
+
+    def test_long_refusal_long_kinds_cut_to_fit(self):
+        conflicts = ['%s %s' % (kind * 30, uuids.instance)
+                     for kind in 'abcdefgh']
+        self.filter._checks = [_Objects(conflicts)]
+        message = self._refusal(factories.encrypted_spec())
+        kept = message.encode('utf-8')[:255].decode('utf-8', 'ignore')
+        for kind in 'abcdefgh':
+            self.assertIn(kind * 8, kept)
+        self.assertIn('; '.join(conflicts), message)
 
     def test_short_refusal_lists_conflicts_alone(self):
         message = self._refusal(factories.encrypted_spec(
@@ -428,10 +441,95 @@ class CapAndIsolationTestCase(test.TestCase):
     def _passing(self, spec_obj):
         return list(filters.SEVFilter().filter_all(self.hosts, spec_obj))
 
-    def test_no_cap_no_placement_call_passes(self):
+    def test_no_cap_memory_unlocked_no_placement_call_passes(self):
+        self.flags(allow_memory_overcommit=True, group='sev_scheduler')
         self.assertEqual([self.sev1, self.sev2],
                          self._passing(factories.encrypted_spec()))
         self.assertEqual(0, self.placement.calls)
+
+    def test_locked_memory_one_placement_call_passes(self):
+        self.assertEqual([self.sev1, self.sev2],
+                         self._passing(factories.encrypted_spec()))
+        self.assertEqual(1, self.placement.calls)
+
+    def test_placement_memory_ratio_above_one_fails(self):
+        # HostState says 1.0; Placement counts (16384 - 512) x 1.5.
+        for host in self.hosts:
+            host.total_usable_ram_mb = 16384
+        self.placement.memory[uuids.sev1] = int((16384 - 512) * 1.5)
+        self.placement.memory[uuids.sev2] = 16384 - 512
+        self.assertEqual([self.sev2],
+                         self._passing(factories.encrypted_spec()))
+        self.assertEqual(1, self.placement.calls)
+
+    def test_placement_memory_ratio_unknown_total_fails(self):
+        self.placement.memory[uuids.sev1] = 1024
+        self.assertEqual([self.sev2],
+                         self._passing(factories.encrypted_spec()))
+
+    def test_placement_memory_ratio_allowed_by_option_passes(self):
+        self.flags(allow_memory_overcommit=True, group='sev_scheduler')
+        self.placement.memory[uuids.sev1] = 10 ** 6
+        self.assertEqual([self.sev1, self.sev2],
+                         self._passing(factories.encrypted_spec()))
+
+    @releases.requires_model(compat.AMD_SEV_SNP)
+    def test_placement_memory_ratio_sev_snp_passes(self):
+        self.placement.memory[uuids.sev1] = 10 ** 6
+        self.assertEqual([self.sev1, self.sev2], self._passing(
+            factories.encrypted_spec('amd-sev-snp')))
+
+    def test_placement_down_memory_check_encrypted_fails(self):
+        self.placement.error = ks_exc.ConnectFailure('down')
+        error = self.assertRaises(exception.NoValidHost, self._passing,
+                                  factories.encrypted_spec())
+        self.assertIn('Placement is unreachable (ConnectFailure)',
+                      error.format_message())
+
+    # Multi-create: Nova filters once per instance with the same
+    # RequestSpec, and consumes the chosen HostState in between.
+
+    def _place_instances(self, spec_obj, count):
+        """Filter as Nova does per instance; the first passing host wins."""
+        chosen = []
+        for _ in range(count):
+            passing = list(filters.SEVFilter().filter_all(
+                list(self.hosts), spec_obj))
+            if not passing:
+                break
+            passing[0].consume_from_request(spec_obj)
+            chosen.append(passing[0].host)
+        return chosen
+
+    def _multi_create_spec(self, count):
+        spec_obj = factories.encrypted_spec(numa_topology=None)
+        spec_obj.num_instances = count
+        return spec_obj
+
+    def test_multi_create_counts_own_claims_against_cap(self):
+        # sev1 has 3 slots used, sev2 1: a cap of 4 leaves 1 and 3.
+        self.flags(max_guests_per_host=4, group='sev_scheduler')
+        self.assertEqual(['sev1', 'sev2', 'sev2', 'sev2'],
+                         self._place_instances(self._multi_create_spec(5),
+                                               5))
+        self.assertEqual(1, self.placement.calls)
+
+    def test_multi_create_cap_one_one_per_host(self):
+        self.flags(max_guests_per_host=4, group='sev_scheduler')
+        self.placement.providers.clear()
+        self.placement.add_slots(uuids.sev1_amd_sev, uuids.sev1, 'amd-sev',
+                                 10, 3)
+        self.placement.add_slots(uuids.sev2, uuids.sev2, 'amd-sev', 10, 3)
+        self.assertEqual(['sev1', 'sev2'],
+                         self._place_instances(self._multi_create_spec(3),
+                                               3))
+
+    def test_other_request_counts_nothing(self):
+        self.flags(max_guests_per_host=4, group='sev_scheduler')
+        self._place_instances(self._multi_create_spec(1), 1)
+        # sev1 was consumed by another request: this one's view is its own.
+        self.assertEqual([self.sev1, self.sev2],
+                         self._passing(factories.encrypted_spec()))
 
     def test_cap_reached_fails(self):
         self.flags(max_guests_per_host=3, group='sev_scheduler')

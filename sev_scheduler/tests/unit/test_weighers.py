@@ -72,6 +72,19 @@ class SEVWeigherTestCase(test.NoDBTestCase):
                          self._weighed(_encrypted_spec()))
         self.assertEqual(1, self.placement.calls)
 
+    def test_multi_create_weighs_free_slots_less_own_claims(self):
+        # Nova filters and weighs once per instance of a multi-create, with
+        # the same RequestSpec, consuming the chosen host in between: after
+        # six instances on sev1 it has 1 free slot, as sev2 has.
+        spec_obj = _encrypted_spec(numa_topology=None)
+        spec_obj.num_instances = 7
+        filters.SEVFilter().filter_all(list(self.hosts), spec_obj)
+        for _ in range(6):
+            self.sev1.consume_from_request(spec_obj)
+        self.assertEqual({'sev1': 1.0, 'sev2': 1.0, 'plain': 0.0},
+                         dict(self._weighed(spec_obj)))
+        self.assertEqual(1, self.placement.calls)
+
     def test_encrypted_pack_with_negative_multiplier(self):
         self.flags(weight_multiplier=-2.0, group='sev_scheduler')
         ranked = self._weighed(_encrypted_spec(),
