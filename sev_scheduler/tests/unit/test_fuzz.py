@@ -86,6 +86,26 @@ custom_classes = st.dictionaries(
     st.sampled_from(['resources:CUSTOM_NVIDIA_11', 'resources1:CUSTOM_LICENSE',
                      'resources:CUSTOM_LICENSE']),
     st.sampled_from(['0', '1', 'x']), max_size=2)
+#: Image buses, and non-boot volumes: disks, cdroms and floppies.
+bus_properties = st.fixed_dictionaries({}, optional=dict(
+    hw_disk_bus=st.sampled_from(list(fields.DiskBus.ALL)),
+    hw_cdrom_bus=st.sampled_from(list(fields.DiskBus.ALL)),
+    hw_floppy_bus=st.sampled_from(list(fields.DiskBus.ALL)),
+    hw_scsi_model=st.sampled_from(['virtio-scsi', 'lsilogic'])))
+
+
+def _volume(bus, device_type):
+    bdm = factories.volume_bdm(nova_context.get_admin_context(),
+                               uuids.instance, bus, None)
+    bdm.device_type = device_type
+    return bdm
+
+
+bus_devices = st.lists(st.builds(
+    _volume, st.one_of(st.none(), st.sampled_from(list(fields.DiskBus.ALL))),
+    st.sampled_from(['disk', 'cdrom', 'floppy'])), max_size=2)
+#: The buses KVM has; a mapping naming another falls back to the image's.
+KVM_BUSES = ('virtio', 'scsi', 'ide', 'usb', 'fdc', 'sata')
 ratios = st.one_of(st.none(), st.sampled_from([0.5, 1.0, 1.5, 16.0]),
                    st.floats(allow_nan=True, allow_infinity=True))
 
@@ -138,6 +158,25 @@ def _has_device(groups, classes, safe_classes):
         for key, amount in classes.items())
 
 
+def _has_unsafe_bus(properties, mappings):
+    """Whether a device is on a bus but virtio, sata, scsi with virtio-scsi.
+
+    The image's disk and cdrom buses (root disk, an ISO's cdrom, config
+    drive, volumes attached later), a mapping's bus, a floppy's (the
+    image's, else fdc).
+    """
+    buses = [properties[key] for key in ('hw_disk_bus', 'hw_cdrom_bus')
+             if key in properties]
+    for bdm in mappings:
+        if bdm.disk_bus in KVM_BUSES:
+            buses.append(bdm.disk_bus)
+        elif bdm.device_type == 'floppy':
+            buses.append(properties.get('hw_floppy_bus', 'fdc'))
+    virtio_scsi = properties.get('hw_scsi_model') == 'virtio-scsi'
+    return any(bus not in ('virtio', 'sata') and
+               not (bus == 'scsi' and virtio_scsi) for bus in buses)
+
+
 def _has_slot(host):
     return host.allocation_candidates and all(
         any(SLOT in (allocation or {}).get('resources', {})
@@ -166,22 +205,27 @@ class FuzzTestCase(test.NoDBTestCase):
               suppress_health_check=list(HealthCheck))
     @given(st.one_of(st.just(PLAIN_SEV), test_properties.requests()),
            pci_requests, request_groups, custom_classes, bdms, clouds(),
-           options)
+           options, bus_properties, bus_devices, st.booleans())
     def test_filter_and_weigher(self, request, pci, groups, classes,
-                                mappings, hosts, opts):
+                                mappings, hosts, opts, buses, devices, iso):
         self.cases += 1
         for name, value in opts.items():
             self.flags(**{name: value, 'group': 'sev_scheduler'})
         extra_specs, properties = request
         if request is PLAIN_SEV:
-            # Nothing but the devices drawn can refuse it.
-            pci = mappings = []
+            # Nothing but the devices and buses drawn can refuse it.
+            pci, mappings = [], devices
+        else:
+            mappings, iso = mappings + devices, False
+        properties = dict(properties, **buses)
         spec_obj = factories.spec(
             dict(extra_specs, **classes), properties, pci_requests=pci,
             requested_resources=[
                 objects.RequestGroup(requester_id=requester,
                                      resources={resource_class: 1})
                 for _device, requester, resource_class in groups])
+        if iso:
+            spec_obj.image.disk_format = 'iso'
         # The block device mappings and raw image properties a
         # BuildRequest would hold.
         sev_request.for_spec(
@@ -194,12 +238,12 @@ class FuzzTestCase(test.NoDBTestCase):
         try:
             passed = list(self.filter.filter_all(list(hosts), spec_obj))
         except exception.NoValidHost:
-            # Nova reads a malformed image value as False: refused too.
-            self.assertTrue(encryption.requested or
-                            test_properties.malformed_image_value(properties))
+            self.assertTrue(encryption.requested)
             return
         self.assertFalse(encryption.requested and _has_device(
             groups, classes, opts['safe_resource_classes']))
+        self.assertFalse(encryption.requested and _has_unsafe_bus(
+            properties, mappings))
         if encryption.requested:
             for host in passed:
                 self.assertTrue(_has_slot(host), host)
