@@ -23,7 +23,7 @@ from nova.objects import fields
 from sev_scheduler import buses
 from sev_scheduler.checks import base
 
-HINT = "use virtio, sata, or scsi with hw_scsi_model=virtio-scsi"
+HINT = "use virtio, sata or virtio-scsi"
 
 
 class BootDiskBusCheck(base.RequestCheck):
@@ -40,9 +40,9 @@ class BootDiskBusCheck(base.RequestCheck):
             return []
         if device.bus == fields.DiskBus.SCSI:
             model = props.get('hw_scsi_model')
-            return ["a scsi boot %s without hw_scsi_model=virtio-scsi "
-                    "(image property hw_scsi_model is %s); %s" % (
+            return ["boot %s bus 'scsi' without hw_scsi_model=virtio-scsi "
+                    "(hw_scsi_model is %s)" % (
                         device.device_type,
-                        "unset" if model is None else "'%s'" % model, HINT)]
+                        "unset" if model is None else "'%s'" % model)]
         return ["boot %s bus '%s' (%s); %s" % (
             device.device_type, device.bus, device.source, HINT)]

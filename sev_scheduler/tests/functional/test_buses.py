@@ -60,7 +60,7 @@ class BusTestCase(base.SEVTestBase):
                               hw_scsi_model='lsilogic')
         server = self.boot(flavor='sev', image='iso_scsi',
                            expected_state='ERROR')
-        self.assert_refused(server, "a scsi boot cdrom without "
+        self.assert_refused(server, "boot cdrom bus 'scsi' without "
                             "hw_scsi_model=virtio-scsi")
 
     def test_iso_on_virtio_scsi_cdrom_boots(self):

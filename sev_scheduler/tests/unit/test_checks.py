@@ -132,9 +132,8 @@ class BootDiskBusCheckTestCase(test.NoDBTestCase):
 
     def test_scsi_without_virtio_scsi_fails(self):
         self.assertEqual(
-            ["a scsi boot disk without hw_scsi_model=virtio-scsi (image "
-             "property hw_scsi_model is 'lsilogic'); use virtio, sata, or "
-             "scsi with hw_scsi_model=virtio-scsi"],
+            ["boot disk bus 'scsi' without hw_scsi_model=virtio-scsi "
+             "(hw_scsi_model is 'lsilogic')"],
             self._conflicts(hw_disk_bus='scsi', hw_scsi_model='lsilogic'))
         self.assertIn("is unset", self._conflicts(hw_disk_bus='scsi')[0])
 
@@ -142,7 +141,7 @@ class BootDiskBusCheckTestCase(test.NoDBTestCase):
         for bus in ('usb', 'ide', 'fdc'):
             self.assertEqual(
                 ["boot disk bus '%s' (image property hw_disk_bus); use "
-                 "virtio, sata, or scsi with hw_scsi_model=virtio-scsi" % bus],
+                 "virtio, sata or virtio-scsi" % bus],
                 self._conflicts(hw_disk_bus=bus))
 
     def test_bus_kvm_does_not_have_fails(self):
@@ -155,7 +154,7 @@ class BootDiskBusCheckTestCase(test.NoDBTestCase):
     def test_boot_volume_bus_wins_over_image_fails(self):
         self.assertEqual(
             ["boot disk bus 'usb' (block device mapping disk_bus); use "
-             "virtio, sata, or scsi with hw_scsi_model=virtio-scsi"],
+             "virtio, sata or virtio-scsi"],
             self._conflicts([_bdm('usb')], hw_disk_bus='virtio'))
 
     def test_boot_volume_virtio_passes(self):
@@ -169,15 +168,14 @@ class BootDiskBusCheckTestCase(test.NoDBTestCase):
     def test_iso_on_usb_cdrom_fails(self):
         self.assertEqual(
             ["boot cdrom bus 'usb' (image property hw_cdrom_bus); use "
-             "virtio, sata, or scsi with hw_scsi_model=virtio-scsi"],
+             "virtio, sata or virtio-scsi"],
             self.check.conflicts(_iso_request(hw_cdrom_bus='usb',
                                               hw_disk_bus='virtio')))
 
     def test_iso_on_scsi_cdrom_without_virtio_scsi_fails(self):
         self.assertEqual(
-            ["a scsi boot cdrom without hw_scsi_model=virtio-scsi (image "
-             "property hw_scsi_model is unset); use virtio, sata, or scsi "
-             "with hw_scsi_model=virtio-scsi"],
+            ["boot cdrom bus 'scsi' without hw_scsi_model=virtio-scsi "
+             "(hw_scsi_model is unset)"],
             self.check.conflicts(_iso_request(hw_cdrom_bus='scsi')))
 
     def test_iso_on_virtio_scsi_cdrom_passes(self):
