@@ -27,6 +27,7 @@ from sev_scheduler import filters
 from sev_scheduler import raw_image
 from sev_scheduler import request as sev_request
 from sev_scheduler.tests.unit import factories
+from sev_scheduler.tests.unit import fake_placement
 
 MODEL_KEY = 'hw_mem_encryption_model'
 
@@ -138,6 +139,8 @@ class DroppedImageModelTestCase(test.NoDBTestCase):
         if compat.READS_IMAGE_MODEL:
             self.skipTest('Nova reads %s itself on this release (2025.2 and '
                           'later): the RequestSpec carries it' % MODEL_KEY)
+        # amd-sev locks memory: the filter reads Placement's ratio.
+        fake_placement.use(self)
         self.filter = filters.SEVFilter()
         self.host = factories.sev_host('sev', layout='root')
 
