@@ -20,7 +20,9 @@ aggregates with odd metadata), with the plugin's options varied.
 Properties:
 
 - nothing but NoValidHost leaves the filter, nothing at all the weigher;
-- an encrypted request never passes a host without a slot;
+- an encrypted request never passes a host without a slot, nor, for
+  amd-sev, a host at its strictest cap (a cap of 0 in one aggregate
+  lifting none);
 - a request without encryption never loses a host unless isolation is on;
 - an encrypted request with a Cyborg device or a custom resource class
   not declared safe is refused.
@@ -127,11 +129,11 @@ def host_states(draw, index):
             {'allocations': {root: {'resources': {SLOT: 0}}}}])))
     host = factories.host(name, root, candidates,
                           ram_allocation_ratio=draw(ratios))
-    if draw(st.booleans()):
-        host.aggregates = [objects.Aggregate(metadata={
-            draw(st.sampled_from(['sev_max_guests',
-                                  'sev_weight_multiplier'])):
-            draw(st.sampled_from(['0', '1', '-2', 'lots', '2.5']))})]
+    # Up to two aggregates: a cap of 0 ("no cap") beside a real one.
+    host.aggregates = [objects.Aggregate(metadata={
+        draw(st.sampled_from(['sev_max_guests', 'sev_weight_multiplier'])):
+        draw(st.sampled_from(['0', '1', '3', '-2', 'lots', '2.5']))})
+        for _ in range(draw(st.integers(min_value=0, max_value=2)))]
     return host
 
 
@@ -177,6 +179,22 @@ def _has_unsafe_bus(properties, mappings):
                not (bus == 'scsi' and virtio_scsi) for bus in buses)
 
 
+def _used(host):
+    """The amd-sev slots the fake Placement says a host uses."""
+    return int(host.host[len('host'):]) % 5
+
+
+def _cap(host, option):
+    """The lowest positive cap of the host's aggregates, else the option.
+
+    0 for no cap; what is not a whole number is ignored.
+    """
+    caps = [int(value) for aggregate in host.aggregates
+            for key, value in aggregate.metadata.items()
+            if key == 'sev_max_guests' and value.isdigit() and int(value)]
+    return min(caps) if caps else option
+
+
 def _has_slot(host):
     return host.allocation_candidates and all(
         any(SLOT in (allocation or {}).get('resources', {})
@@ -194,8 +212,9 @@ class FuzzTestCase(test.NoDBTestCase):
         self.placement = fake_placement.use(self)
         for index in range(6):
             root = getattr(uuids, 'host%d' % index)
+            # Every host has a free slot, so Placement reports its usage.
             self.placement.add_slots(getattr(uuids, 'host%d_slot' % index),
-                                     root, 'amd-sev', 4, index % 5)
+                                     root, 'amd-sev', 5, index % 5)
         self.cases = 0
         # Options are read per request; the checks once, at load.
         self.filter = filters.SEVFilter()
@@ -249,6 +268,9 @@ class FuzzTestCase(test.NoDBTestCase):
         if encryption.requested:
             for host in passed:
                 self.assertTrue(_has_slot(host), host)
+                cap = _cap(host, opts['max_guests_per_host'])
+                if cap and encryption.model == 'amd-sev':
+                    self.assertLess(_used(host), cap, host)
         elif not opts['isolate_sev_hosts']:
             self.assertEqual(hosts, passed)
         weighed = weights.HostWeightHandler().get_weighed_objects(
