@@ -20,9 +20,11 @@ import copy
 
 import fixtures
 from oslo_config import cfg
+from oslo_utils import uuidutils
 
 import nova.conf.devices
 from nova.tests import fixtures as nova_fixtures
+from nova.virt.libvirt import utils as libvirt_utils
 
 from sev_scheduler.tests.functional import base
 
@@ -112,13 +114,32 @@ class MdevClassTestCase(base.SEVTestBase):
                 base.fakelibvirt.MDEVCAP_DEV2_PCI_ADDR)],
             group='mdev_' + MDEV_TYPE)
         super().setUp()
+        # As Nova's own vGPU tests do: the fake host cannot create mdevs.
+        self.useFixture(fixtures.MockPatch(
+            'nova.virt.libvirt.driver.LibvirtDriver._create_mdev',
+            side_effect=self._create_mdev))
         self.start_host('sev_devices', slots=2, pci_info=self.with_devices())
 
-    def _boot(self, key):
-        self.create_flavor('sev_mdev', {'hw:mem_encryption': 'true',
-                                        key: '1'})
-        return self.boot(flavor='sev_mdev', image='sev',
-                         expected_state='ERROR')
+    def _create_mdev(self, dev_name, mdev_type, uuid=None):
+        uuid = uuid or uuidutils.generate_uuid()
+        name = libvirt_utils.mdev_uuid2name(uuid)
+        connection = self.computes['sev_devices'].driver._host.get_connection()
+        connection.mdev_info.devices[name] = base.fakelibvirt.FakeMdevDevice(
+            dev_name=name, type_id=mdev_type, parent=dev_name)
+        return uuid
+
+    def _boot(self, key, encrypted=True):
+        extra_specs = {key: '1'}
+        if encrypted:
+            extra_specs['hw:mem_encryption'] = 'true'
+        self.create_flavor('mdev', extra_specs)
+        return self.boot(flavor='mdev', image='sev' if encrypted else 'plain',
+                         expected_state='ERROR' if encrypted else 'ACTIVE')
+
+    def test_mdev_custom_class_plain_boots(self):
+        # The host has the mdev: the refusals below are SEVFilter's.
+        server = self._boot('resources:' + MDEV_CLASS, encrypted=False)
+        self.assertEqual('sev_devices', self.host_of(server))
 
     def test_mdev_custom_class_refused(self):
         server = self._boot('resources:' + MDEV_CLASS)
