@@ -20,6 +20,11 @@ top of it the reading fails closed: a value of a memory-encryption key that
 Nova would silently read as "no" (a malformed boolean, an unknown model, a
 model without the switch), or a model the running Nova would ignore or
 misread, is an invalid request, not a request without encryption.
+
+The request is judged by the image that will run, as written
+(``raw_image``): an image switch Nova read as False is checked as the user
+wrote it, and an unshelve is judged by its shelved snapshot's current
+properties, which the compute spawns from.
 """
 
 import dataclasses
