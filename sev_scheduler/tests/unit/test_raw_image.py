@@ -11,13 +11,16 @@
 #    under the License.
 
 import copy
+from unittest import mock
 
+import fixtures
 from oslo_utils.fixture import uuidsentinel as uuids
 
 from nova.compute import task_states
 from nova.compute import vm_states
 from nova import context as nova_context
 from nova import exception
+from nova.image import glance
 from nova import objects
 from nova import test
 from nova.tests import fixtures as nova_fixtures
@@ -246,6 +249,25 @@ class ImageAsWrittenTestCase(RawImageTestCase):
         self.assertEqual(compat.AMD_SEV, request.encryption.model)
         self.assertEqual('ide', request.image_properties.hw_cdrom_bus)
         self.assertEqual(uuids.snapshot, request.image.id)
+
+    def _spy_on_glance(self):
+        return self.useFixture(fixtures.MockPatchObject(
+            glance.API, 'get', wraps=glance.API().get)).mock
+
+    def test_other_move_reads_no_image(self):
+        self._instance_in_cell({'hw_mem_encryption': 'true'})
+        get = self._spy_on_glance()
+        self._read(self._move())
+        get.assert_not_called()
+
+    def test_unshelve_reads_snapshot_once(self):
+        self._shelved_in_cell({}, {})
+        get = self._spy_on_glance()
+        spec_obj = self._move()
+        # Nova filters every instance of a request with the same spec.
+        sev_request.for_spec(spec_obj)
+        sev_request.for_spec(spec_obj)
+        get.assert_called_once_with(mock.ANY, uuids.snapshot)
 
     def test_unshelve_unknown_snapshot_model_invalid(self):
         self._shelved_in_cell({}, dict(factories.UEFI,
