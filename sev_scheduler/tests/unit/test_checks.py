@@ -251,6 +251,17 @@ class IdeDevicesCheckTestCase(test.NoDBTestCase):
             ["the FDC bus: floppy volume %s (the default)" % uuids.floppy],
             self.check.conflicts(_request([_bdm('virtio'), _floppy()])))
 
+    def test_usb_ephemeral_disk_fails(self):
+        ephemeral = objects.BlockDeviceMapping(
+            context=nova_context.get_admin_context(),
+            instance_uuid=uuids.instance, source_type='blank',
+            destination_type='local', boot_index=-1, volume_size=1,
+            disk_bus='usb')
+        self.assertEqual(
+            ["the USB bus: an ephemeral disk (block device mapping "
+             "disk_bus=usb)"],
+            self.check.conflicts(_request([_bdm('virtio'), ephemeral])))
+
     def test_boot_device_not_judged_passes(self):
         # The boot disk is boot_disk_bus's.
         self.assertEqual([], self.check.conflicts(
