@@ -111,9 +111,9 @@ def read_encryption(flavor, image_meta):
             compat.INTEL_TDX in compat.MODELS):
         # Another vendor's technology: not ours to accept or refuse.
         return NOT_REQUESTED
-    switched_off = (flavor_value is not None and
-                    not strutils.bool_from_string(flavor_value) or
-                    image_value is False)
+    switched_on = (flavor_value is not None and
+                   strutils.bool_from_string(flavor_value) or
+                   image_value is True)
     for model in sorted(named_models - set(compat.MODELS)):
         later = compat.unsupported_model_reason(model)
         if later is None:
@@ -121,8 +121,10 @@ def read_encryption(flavor, image_meta):
                 "the flavor's %s extra spec is %r, which is not a memory "
                 "encryption model (allowed: %s)" % (
                     FLAVOR_MODEL_KEY, model, ', '.join(compat.MODELS))))
-        if not switched_off:
+        if switched_on:
             # A model of a later release: this Nova ignores or refuses it.
+            # Without the switch the model is refused below, as on any
+            # release; switched off, nothing is asked.
             return Encryption(error=later)
 
     try:
@@ -287,7 +289,10 @@ class Request:
             encryption = _unshelve_change(
                 encryption, read_encryption(self.flavor, image),
                 raw.unshelve_image.get('id'))
-        if encryption.config and not compat.READS_IMAGE_MODEL:
+        if (encryption.config and not compat.READS_IMAGE_MODEL and
+                not block_devices.is_move(self.spec)):
+            # A server moved is already the AMD SEV guest Nova started; a
+            # refusal would strand it (evacuate) and protect nothing.
             encryption = _image_model_nova_drops(encryption, raw.properties)
         return encryption
 

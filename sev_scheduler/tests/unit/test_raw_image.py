@@ -162,6 +162,15 @@ class DroppedImageModelTestCase(test.NoDBTestCase):
         self.assertIn("model 'amd-sev-es' needs OpenStack 2025.2",
                       error.format_message())
 
+    def test_move_with_image_model_nova_ignores_passes(self):
+        # Nova started an AMD SEV guest before the filter was there: moving
+        # it keeps it AMD SEV, and refusing an evacuation would strand it.
+        destination = objects.Destination(cell=objects.CellMapping(
+            uuid=uuids.cell, name='cell1'))
+        self.assertEqual([self.host], list(self._filter(
+            dict(factories.UEFI, hw_mem_encryption_model='amd-sev-es'),
+            requested_destination=destination)))
+
     def test_unknown_image_model_fails(self):
         error = self.assertRaises(
             exception.NoValidHost, self._filter,
@@ -179,8 +188,10 @@ class DroppedImageModelTestCase(test.NoDBTestCase):
         # Nova does not have.
         spec_obj = factories.spec(image_properties=dict(
             factories.UEFI, hw_mem_encryption_model='amd-sev-es'))
-        self.assertEqual([self.host],
-                         list(self.filter.filter_all([self.host], spec_obj)))
+        with mock.patch.object(raw_image, 'read') as read:
+            self.assertEqual([self.host], list(
+                self.filter.filter_all([self.host], spec_obj)))
+        read.assert_not_called()
 
 
 class ImageAsWrittenTestCase(RawImageTestCase):

@@ -17,6 +17,8 @@ the model and the release that supports it; a plain request is never
 refused because a key does not exist on this release.
 """
 
+from unittest import mock
+
 from oslo_utils.fixture import uuidsentinel as uuids
 
 from nova import context as nova_context
@@ -26,6 +28,7 @@ from nova import version
 
 from sev_scheduler import compat
 from sev_scheduler import filters
+from sev_scheduler import raw_image
 from sev_scheduler.tests.unit import factories
 from sev_scheduler.tests.unit import fake_placement
 from sev_scheduler.tests.unit import releases
@@ -126,7 +129,9 @@ class UnhonouredModelTestCase(test.TestCase):
     # Plain requests: never refused, never looked up (no BuildRequest here)
 
     def test_plain_request_passes(self):
-        self.assertEqual(self.hosts, self._passing(factories.spec()))
+        with mock.patch.object(raw_image, 'read') as read:
+            self.assertEqual(self.hosts, self._passing(factories.spec()))
+        read.assert_not_called()
 
     def test_flavor_switched_off_with_any_model_passes(self):
         for model in compat.ALL_AMD_MODELS + (compat.INTEL_TDX,):
