@@ -290,18 +290,25 @@ class SEVTestBase(base.ServersTestBase):
             flavor_id=self.flavors[flavor], image_uuid=self.images[image],
             networks='none', expected_state=expected_state, **kwargs)
 
-    def boot_with_volume(self, disk_bus, flavor='sev', image='sev',
-                         expected_state='ERROR'):
-        """Boot from an image with a data volume on ``disk_bus``."""
+    def boot_with_volume(self, disk_bus=None, flavor='sev', image='sev',
+                         expected_state='ERROR', **mapping):
+        """Boot from an image with a data volume on ``disk_bus``.
+
+        :param mapping: more of the volume's block device mapping, e.g.
+            ``device_type='floppy'``.
+        """
         body = self._build_server(
             image_uuid=self.images[image], flavor_id=self.flavors[flavor],
             networks='none')
+        volume = {'boot_index': -1, 'source_type': 'volume',
+                  'uuid': nova_fixtures.CinderFixture.SWAP_OLD_VOL,
+                  'destination_type': 'volume', **mapping}
+        if disk_bus is not None:
+            volume['disk_bus'] = disk_bus
         body['block_device_mapping_v2'] = [
             {'boot_index': 0, 'uuid': self.images[image],
              'source_type': 'image', 'destination_type': 'local'},
-            {'boot_index': -1, 'uuid': nova_fixtures.CinderFixture.
-             SWAP_OLD_VOL, 'source_type': 'volume',
-             'destination_type': 'volume', 'disk_bus': disk_bus}]
+            volume]
         server = self.api.post_server({'server': body})
         return self._wait_for_state_change(server, expected_state)
 

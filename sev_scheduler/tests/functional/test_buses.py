@@ -34,20 +34,6 @@ class BusTestCase(base.SEVTestBase):
         self.glance.update(None, image_id, {'disk_format': 'iso'})
         return image_id
 
-    def boot_with_floppy(self, image='sev', expected_state='ERROR'):
-        """Boot from an image with a floppy volume on the image's bus."""
-        body = self._build_server(
-            image_uuid=self.images[image], flavor_id=self.flavors['sev'],
-            networks='none')
-        body['block_device_mapping_v2'] = [
-            {'boot_index': 0, 'uuid': self.images[image],
-             'source_type': 'image', 'destination_type': 'local'},
-            {'boot_index': -1, 'uuid': nova_fixtures.CinderFixture.
-             SWAP_OLD_VOL, 'source_type': 'volume',
-             'destination_type': 'volume', 'device_type': 'floppy'}]
-        server = self.api.post_server({'server': body})
-        return self._wait_for_state_change(server, expected_state)
-
     def test_iso_on_usb_cdrom_refused(self):
         self.create_iso_image('iso_usb', hw_cdrom_bus='usb')
         server = self.boot(flavor='sev', image='iso_usb',
@@ -78,11 +64,12 @@ class BusTestCase(base.SEVTestBase):
     def test_floppy_volume_on_ide_refused(self):
         self.create_image('sev_floppy_ide', dict(base.SEV_IMAGE,
                                                  hw_floppy_bus='ide'))
-        server = self.boot_with_floppy(image='sev_floppy_ide')
+        server = self.boot_with_volume(image='sev_floppy_ide',
+                                       device_type='floppy')
         self.assert_refused(
             server, "the IDE bus: floppy volume %s (image property "
             "hw_floppy_bus=ide)" % nova_fixtures.CinderFixture.SWAP_OLD_VOL)
 
     def test_floppy_volume_on_default_bus_refused(self):
-        server = self.boot_with_floppy()
+        server = self.boot_with_volume(device_type='floppy')
         self.assert_refused(server, "the FDC bus: floppy volume")

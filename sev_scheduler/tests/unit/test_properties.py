@@ -117,14 +117,18 @@ def hosts(draw):
     return result
 
 
-def _malformed_switch(extra_specs):
-    value = extra_specs.get(sev_request.FLAVOR_KEY)
+def _not_boolean(value):
+    """Whether a value that is set is no boolean strutils knows."""
     try:
         if value is not None:
             strutils.bool_from_string(value, strict=True)
     except ValueError:
         return True
     return False
+
+
+def _malformed_switch(extra_specs):
+    return _not_boolean(extra_specs.get(sev_request.FLAVOR_KEY))
 
 
 def _malformed(extra_specs):
@@ -138,13 +142,7 @@ def malformed_image_value(properties):
 
     Nova reads it as False; the filter refuses it.
     """
-    value = properties.get(sev_request.IMAGE_KEY)
-    try:
-        if value is not None:
-            strutils.bool_from_string(value, strict=True)
-    except ValueError:
-        return True
-    return False
+    return _not_boolean(properties.get(sev_request.IMAGE_KEY))
 
 
 def _switched_off(extra_specs, properties):
