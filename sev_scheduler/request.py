@@ -268,9 +268,16 @@ class Request:
         without a lookup.
         """
         return (self.image.properties.get(IMAGE_KEY) is False or
-                block_devices.is_move(self.spec) and not self.is_rebuild or
+                self._is_other_move() or
                 self.encryption.config is not None and
                 not compat.READS_IMAGE_MODEL)
+
+    def _is_other_move(self):
+        """Whether this is a move that keeps the server's image.
+
+        A rebuild targets the server's cell too, but brings a new image.
+        """
+        return block_devices.is_move(self.spec) and not self.is_rebuild
 
     def _read_raw_image(self):
         raw = self.raw_image
@@ -290,7 +297,7 @@ class Request:
                 encryption, read_encryption(self.flavor, image),
                 raw.unshelve_image.get('id'))
         if (encryption.config and not compat.READS_IMAGE_MODEL and
-                not block_devices.is_move(self.spec)):
+                not self._is_other_move()):
             # A server moved is already the AMD SEV guest Nova started; a
             # refusal would strand it (evacuate) and protect nothing.
             encryption = _image_model_nova_drops(encryption, raw.properties)
