@@ -49,10 +49,13 @@ Possible values:
 * ``accelerators``: refuse Cyborg accelerators, from a flavor's
   ``accel:device_profile`` or from ``accelerator-direct`` and
   ``accelerator-direct-physical`` ports.
-* ``boot_disk_bus``: refuse a boot disk that is not ``virtio``, ``scsi``
-  with ``hw_scsi_model=virtio-scsi``, or ``sata``.
-* ``ide_devices``: refuse anything on the IDE bus: volumes in the block
-  device mapping, ``hw_disk_bus=ide``, ``hw_cdrom_bus=ide``.
+* ``boot_disk_bus``: refuse a boot device (root disk, boot volume, the
+  cdrom an ISO image boots from) that the libvirt driver would put on a
+  bus other than ``virtio``, ``scsi`` with ``hw_scsi_model=virtio-scsi``,
+  or ``sata``.
+* ``ide_devices``: refuse any other disk, cdrom or floppy on such a bus
+  (IDE, USB, floppy controller...): volumes, the image's disk and cdrom
+  buses, floppies.
 * The name of any other check installed in the namespace.
 * An empty list runs no check.
 
