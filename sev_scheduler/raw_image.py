@@ -87,8 +87,3 @@ def read(context, spec_obj, is_rebuild):
         return RawImage(image.get('properties', {}), unshelve_image=image)
     return RawImage(utils.get_image_from_system_metadata(
         instance.system_metadata)['properties'])
-
-
-def get_for_request(context, spec_obj, is_rebuild):
-    """The raw properties of the image the instance runs (or will run)."""
-    return read(context, spec_obj, is_rebuild).properties

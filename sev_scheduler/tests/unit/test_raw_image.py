@@ -71,16 +71,16 @@ class RawImageTestCase(test.TestCase):
 
     def test_new_boot_reads_build_request(self):
         self._build_request({MODEL_KEY: 'amd-sev-es'})
-        properties = raw_image.get_for_request(
-            self.context, factories.spec(), is_rebuild=False)
+        properties = raw_image.read(
+            self.context, factories.spec(), is_rebuild=False).properties
         self.assertEqual('amd-sev-es', properties[MODEL_KEY])
 
     def test_move_reads_instance_cell(self):
         self._instance_in_cell({MODEL_KEY: 'amd-sev-snp'})
         spec_obj = factories.spec(requested_destination=objects.Destination(
             cell=self.cell))
-        properties = raw_image.get_for_request(
-            self.context, spec_obj, is_rebuild=False)
+        properties = raw_image.read(
+            self.context, spec_obj, is_rebuild=False).properties
         self.assertEqual('amd-sev-snp', properties[MODEL_KEY])
 
     def test_rebuild_reads_new_image_from_glance(self):
@@ -93,8 +93,8 @@ class RawImageTestCase(test.TestCase):
         self.glance.create(None, image)
         spec_obj = factories.spec()
         spec_obj.image.id = uuids.new_image
-        properties = raw_image.get_for_request(
-            self.context, spec_obj, is_rebuild=True)
+        properties = raw_image.read(
+            self.context, spec_obj, is_rebuild=True).properties
         self.assertEqual('amd-sev-es', properties[MODEL_KEY])
 
     def _shelved_in_cell(self, properties, snapshot_properties,
@@ -130,7 +130,7 @@ class RawImageTestCase(test.TestCase):
 
     def test_unknown_instance_raises(self):
         self.assertRaises(exception.InstanceMappingNotFound,
-                          raw_image.get_for_request, self.context,
+                          raw_image.read, self.context,
                           factories.spec(), False)
 
 
