@@ -31,6 +31,7 @@ from sev_scheduler import raw_image
 from sev_scheduler import request as sev_request
 from sev_scheduler.tests.unit import factories
 from sev_scheduler.tests.unit import fake_placement
+from sev_scheduler.tests.unit import releases
 
 MODEL_KEY = 'hw_mem_encryption_model'
 
@@ -134,14 +135,12 @@ class RawImageTestCase(test.TestCase):
                           factories.spec(), False)
 
 
+@releases.drops_image_model
 class DroppedImageModelTestCase(test.NoDBTestCase):
     """An image model the running Nova drops before the scheduler."""
 
     def setUp(self):
         super().setUp()
-        if compat.READS_IMAGE_MODEL:
-            self.skipTest('Nova reads %s itself on this release (2025.2 and '
-                          'later): the RequestSpec carries it' % MODEL_KEY)
         # amd-sev locks memory: the filter reads Placement's ratio.
         fake_placement.use(self)
         self.filter = filters.SEVFilter()
