@@ -1,0 +1,122 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The cloud's APIs, reached with the credentials the openstack client takes.
+
+One seam for every cloud-wide operator command (capacity, explain, audit,
+metrics), under both ``sev-scheduler`` and ``openstack sev``: a
+keystoneauth Adapter per service, from clouds.yaml or OS_* variables
+(openstacksdk's config, as the openstack client reads it) or from the
+session an openstackclient plugin is handed. What a call raises becomes
+one CloudError, whose message says which call failed and how.
+"""
+
+import sys
+
+from keystoneauth1 import adapter as ks_adapter
+from keystoneauth1 import exceptions as ks_exc
+
+from sev_scheduler import capacity
+
+# The service types read, and the microversion each is asked at: 2.53 is
+# the first compute microversion with service UUIDs; a server embeds its
+# flavor's extra specs since 2.47.
+MICROVERSIONS = {
+    'compute': '2.53',
+    'placement': capacity.PLACEMENT_VERSION,
+    'image': None,
+    'volume': '3.0',
+    'network': None,
+}
+SERVICES = tuple(MICROVERSIONS)
+
+
+class CloudError(Exception):
+    """An API of the cloud could not be read; the message says why."""
+
+
+class Cloud:
+    """GETs against the cloud's APIs, counted per service."""
+
+    def __init__(self, adapters):
+        #: service type -> keystoneauth Adapter
+        self.adapters = adapters
+        #: service type -> calls made
+        self.calls = dict.fromkeys(adapters, 0)
+
+    def get(self, service, url, microversion=None):
+        """The JSON body of ``GET url`` on a service.
+
+        :raises CloudError: when the service cannot be reached or answers
+            anything but 200.
+        """
+        self.calls[service] += 1
+        try:
+            response = self.adapters[service].get(
+                url, raise_exc=False,
+                microversion=microversion or MICROVERSIONS[service])
+        except ks_exc.ClientException as error:
+            raise CloudError('cannot reach the %s API: %s'
+                             % (service, error)) from None
+        if response.status_code != 200:
+            raise CloudError('the %s API answered %s to GET %s: %s' % (
+                service, response.status_code, url, response.text[:200]))
+        try:
+            return response.json()
+        except ValueError:
+            raise CloudError('the %s API answered GET %s with no JSON'
+                             % (service, url)) from None
+
+
+def from_session(session, region_name=None, interface=None,
+                 endpoints=None):
+    """A Cloud on a keystoneauth session (an openstackclient plugin's).
+
+    :param endpoints: service type -> endpoint URL overriding the catalog.
+    """
+    endpoints = endpoints or {}
+    return Cloud({service: ks_adapter.Adapter(
+        session=session, service_type=service, region_name=region_name,
+        interface=interface, endpoint_override=endpoints.get(service))
+        for service in SERVICES})
+
+
+def from_region(region):
+    """A Cloud from an openstacksdk CloudRegion (clouds.yaml, OS_*)."""
+    session = region.get_session()
+    return Cloud({service: ks_adapter.Adapter(
+        session=session, service_type=service,
+        interface=region.get_interface(service),
+        region_name=region.get_region_name(service),
+        endpoint_override=region.get_endpoint(service))
+        for service in SERVICES})
+
+
+def register_arguments(parser):
+    """Add the openstack client's --os-* options to an argparse parser."""
+    from openstack import config as os_config
+    os_config.OpenStackConfig().register_argparse_arguments(
+        parser, sys.argv[1:], service_keys=list(SERVICES))
+
+
+def from_arguments(parsed_args):
+    """A Cloud from the --os-* options, clouds.yaml and OS_* variables.
+
+    :raises CloudError: when the credentials cannot be used.
+    """
+    from openstack import config as os_config
+    from openstack import exceptions as os_exc
+    try:
+        return from_region(
+            os_config.OpenStackConfig().get_one(argparse=parsed_args))
+    except (os_exc.OpenStackCloudException, ks_exc.ClientException) as error:
+        raise CloudError('cannot authenticate: %s' % error) from None
