@@ -24,6 +24,10 @@ import sys
 
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg
+
+import nova.conf.placement
 
 from sev_scheduler import capacity
 
@@ -38,6 +42,9 @@ MICROVERSIONS = {
     'network': None,
 }
 SERVICES = tuple(MICROVERSIONS)
+# How an operator names each service in a message.
+NAMES = {'compute': 'Nova', 'placement': 'Placement', 'image': 'Glance',
+         'volume': 'Cinder', 'network': 'Neutron'}
 
 
 class CloudError(Exception):
@@ -65,16 +72,17 @@ class Cloud:
                 url, raise_exc=False,
                 microversion=microversion or MICROVERSIONS[service])
         except ks_exc.ClientException as error:
-            raise CloudError('cannot reach the %s API: %s'
-                             % (service, error)) from None
+            raise CloudError('cannot reach %s: %s'
+                             % (NAMES[service], error)) from None
         if response.status_code != 200:
-            raise CloudError('the %s API answered %s to GET %s: %s' % (
-                service, response.status_code, url, response.text[:200]))
+            raise CloudError('%s answered %s to GET %s: %s' % (
+                NAMES[service], response.status_code, url,
+                response.text[:200]))
         try:
             return response.json()
         except ValueError:
-            raise CloudError('the %s API answered GET %s with no JSON'
-                             % (service, url)) from None
+            raise CloudError('%s answered GET %s with no JSON'
+                             % (NAMES[service], url)) from None
 
 
 def from_session(session, region_name=None, interface=None,
@@ -120,3 +128,31 @@ def from_arguments(parsed_args):
             os_config.OpenStackConfig().get_one(argparse=parsed_args))
     except (os_exc.OpenStackCloudException, ks_exc.ClientException) as error:
         raise CloudError('cannot authenticate: %s' % error) from None
+
+
+def from_nova_conf(paths):
+    """A Cloud of Placement alone, from the [placement] section of nova.conf.
+
+    The adapter is made as Nova makes its own, for a scheduler host whose
+    operator has no clouds.yaml.
+
+    :raises CloudError: when the files or credentials cannot be used.
+    """
+    conf = cfg.ConfigOpts()
+    group = nova.conf.placement.placement_group.name
+    ks_loading.register_session_conf_options(conf, group)
+    ks_loading.register_auth_conf_options(conf, group)
+    ks_loading.register_adapter_conf_options(conf, group)
+    conf.set_default('service_type',
+                     nova.conf.placement.DEFAULT_SERVICE_TYPE, group=group)
+    try:
+        conf(args=[], project='nova', default_config_files=paths,
+             default_config_dirs=[])
+        auth = ks_loading.load_auth_from_conf_options(conf, group)
+        session = ks_loading.load_session_from_conf_options(
+            conf, group, auth=auth)
+        return Cloud({'placement': ks_loading.load_adapter_from_conf_options(
+            conf, group, session=session, auth=auth)})
+    except (cfg.Error, ks_exc.ClientException, ValueError) as error:
+        raise CloudError('cannot use [placement] of %s: %s'
+                         % (', '.join(paths), error)) from None

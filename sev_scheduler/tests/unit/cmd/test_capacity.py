@@ -18,8 +18,9 @@ import os_traits
 from oslo_utils.fixture import uuidsentinel as uuids
 import testtools
 
-from sev_scheduler import cloud_capacity
 from sev_scheduler import compat
+from sev_scheduler.operators import capacity
+from sev_scheduler.operators import cloud as sev_cloud
 from sev_scheduler.tests.unit.cmd import base
 from sev_scheduler.tests.unit import placement_server
 
@@ -34,16 +35,16 @@ _NO_SNP_TRAIT = ('the installed os-traits names no SEV-SNP trait, which '
                  % compat.unsupported_model_reason(compat.AMD_SEV_SNP))
 
 
-class _RecordingPlacement(cloud_capacity.Placement):
-    """cloud_capacity.Placement keeping every URL it asked for."""
+class _RecordingCloud(sev_cloud.Cloud):
+    """A Cloud of Placement alone, keeping every URL it asked for."""
 
     def __init__(self, adapter):
-        super().__init__(adapter)
+        super().__init__({'placement': adapter})
         self.urls = []
 
-    def get(self, url):
+    def get(self, service, url, microversion=None):
         self.urls.append(url)
-        return super().get(url)
+        return super().get(service, url, microversion)
 
 
 class CapacityTestCase(base.CommandTestCase):
@@ -115,17 +116,18 @@ class CapacityTestCase(base.CommandTestCase):
             self.placement.provider('extra%d_amd_sev' % index, {SLOT: 4},
                                     [os_traits.HW_CPU_X86_AMD_SEV],
                                     parent=root)
-        placement = cloud_capacity.Placement(self.placement.client)
-        slots = cloud_capacity.read(placement)
+        cloud = sev_cloud.Cloud({'placement': self.placement.client})
+        slots = capacity.read(cloud)
         self.assertEqual(24, len(slots))
         # A listing per trait os-traits knows, one candidates query, and
         # two calls for the one provider whose tree has no free slot.
-        self.assertEqual(len(compat.KNOWN_MODEL_TRAITS) + 3, placement.calls)
+        self.assertEqual(len(compat.KNOWN_MODEL_TRAITS) + 3,
+                         cloud.calls['placement'])
 
     def test_only_traits_os_traits_knows_sent(self):
-        placement = _RecordingPlacement(self.placement.client)
-        cloud_capacity.read(placement)
-        sent = {url.partition('required=')[2] for url in placement.urls
+        cloud = _RecordingCloud(self.placement.client)
+        capacity.read(cloud)
+        sent = {url.partition('required=')[2] for url in cloud.urls
                 if 'required=' in url}
         self.assertEqual(set(compat.KNOWN_MODEL_TRAITS.values()), sent)
         self.assertTrue(sent <= set(os_traits.get_traits()))
@@ -133,9 +135,9 @@ class CapacityTestCase(base.CommandTestCase):
     def test_sev_es_slots_reported_whatever_nova_places(self):
         # Placement holds what the computes report: SEV-ES slots of a
         # newer compute count even where the local Nova places none.
-        rows = cloud_capacity.read(cloud_capacity.Placement(
-            self.placement.client))
-        self.assertIn(cloud_capacity.Slots('new', compat.AMD_SEV_ES, 5, 2),
+        rows = capacity.read(
+            sev_cloud.Cloud({'placement': self.placement.client}))
+        self.assertIn(capacity.Slots('new', compat.AMD_SEV_ES, 5, 2),
                       rows)
 
     @testtools.skipIf(SEV_SNP is None, _NO_SNP_TRAIT)

@@ -28,40 +28,13 @@ place yet.
 
 import collections
 
-from keystoneauth1 import exceptions as ks_exc
-
 from sev_scheduler import capacity
 from sev_scheduler import compat
 
-PLACEMENT_VERSION = capacity.PLACEMENT_VERSION
 MODEL_TRAITS = compat.KNOWN_MODEL_TRAITS
 SLOT = capacity.SLOT
 
 Slots = collections.namedtuple('Slots', ['host', 'model', 'total', 'used'])
-
-
-class PlacementError(Exception):
-    """Placement could not be read; the message says why."""
-
-
-class Placement:
-    """GETs against Placement through a keystoneauth Adapter, counted."""
-
-    def __init__(self, adapter):
-        self.adapter = adapter
-        self.calls = 0
-
-    def get(self, url):
-        self.calls += 1
-        try:
-            response = self.adapter.get(url, microversion=PLACEMENT_VERSION,
-                                        raise_exc=False)
-        except ks_exc.ClientException as error:
-            raise PlacementError('cannot reach Placement: %s' % error)
-        if response.status_code != 200:
-            raise PlacementError('Placement answered %s to GET %s: %s' % (
-                response.status_code, url, response.text[:200]))
-        return response.json()
 
 
 def _host_name(provider, model):
@@ -79,17 +52,23 @@ def _capacity(inventory):
                inventory['allocation_ratio'])
 
 
-def read(placement):
-    """[Slots] for every provider holding slots, by host and model."""
+def read(cloud):
+    """[Slots] for every provider holding slots, by host and model.
+
+    :param cloud: an ``operators.cloud.Cloud``.
+    :raises CloudError: when Placement cannot be read.
+    """
     providers = []
     for model, trait in MODEL_TRAITS.items():
-        listing = placement.get('/resource_providers?required=%s' % trait)
+        listing = cloud.get('placement',
+                            '/resource_providers?required=%s' % trait)
         providers += [(provider, model)
                       for provider in listing['resource_providers']]
     if not providers:
         return []
-    summaries = placement.get(
-        '/allocation_candidates?resources=%s:1' % SLOT)['provider_summaries']
+    summaries = cloud.get(
+        'placement', '/allocation_candidates?resources=%s:1'
+        % SLOT)['provider_summaries']
     slots = []
     for provider, model in providers:
         summary = summaries.get(provider['uuid'], {}).get('resources', {})
@@ -97,13 +76,15 @@ def read(placement):
             total, used = summary[SLOT]['capacity'], summary[SLOT]['used']
         else:
             # Its tree has no free slot of any model, or it has no slots.
-            inventory = placement.get('/resource_providers/%s/inventories'
-                                      % provider['uuid'])['inventories']
+            inventory = cloud.get(
+                'placement', '/resource_providers/%s/inventories'
+                % provider['uuid'])['inventories']
             if SLOT not in inventory:
                 continue
             total = _capacity(inventory[SLOT])
-            used = placement.get('/resource_providers/%s/usages'
-                                 % provider['uuid'])['usages'].get(SLOT, 0)
+            used = cloud.get(
+                'placement', '/resource_providers/%s/usages'
+                % provider['uuid'])['usages'].get(SLOT, 0)
         slots.append(Slots(_host_name(provider, model), model, total, used))
     return sorted(slots)
 
