@@ -27,12 +27,7 @@ import re
 
 from cliff import show
 
-from nova import objects
-
-from sev_scheduler import checks
-from sev_scheduler import conf
-from sev_scheduler import request as sev_request
-from sev_scheduler import verdict
+from sev_scheduler.operators import requests
 
 # How older openstack clients print properties: "a='1', b='2'".
 _QUOTED_PROPERTY = re.compile(r"\s*([^=,]+?)='((?:[^'\\]|\\.)*)'\s*(?:,|$)")
@@ -68,20 +63,6 @@ def _properties(path, what):
     return shown.get('name') or what, dict(properties)
 
 
-def _image_meta(name, properties):
-    try:
-        return objects.ImageMeta.from_dict(
-            {'name': name, 'properties': properties})
-    except ValueError:
-        for key, value in sorted(properties.items()):
-            try:
-                objects.ImageMetaProps.from_dict({key: value})
-            except ValueError as error:
-                raise ValueError('image property %s=%s is not valid for '
-                                 'Nova: %s' % (key, value, error))
-        raise
-
-
 class CheckRequest(show.ShowOne):
     """Say whether SEVFilter would schedule a flavor and image, and why not.
 
@@ -108,7 +89,6 @@ class CheckRequest(show.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        objects.register_all()
         flavor_name, extra_specs = (
             _properties(parsed_args.flavor_json, 'flavor')
             if parsed_args.flavor_json else ('command-line', {}))
@@ -118,20 +98,10 @@ class CheckRequest(show.ShowOne):
         extra_specs.update(parsed_args.extra_spec)
         image_properties.update(parsed_args.image_property)
 
-        spec_obj = objects.RequestSpec(
-            flavor=objects.Flavor(name=flavor_name, extra_specs=extra_specs),
-            image=_image_meta(image_name, image_properties),
-            pci_requests=objects.InstancePCIRequests(requests=[]),
-            scheduler_hints={})
-        request = sev_request.Request(
-            spec_obj,
-            block_device_mappings=objects.BlockDeviceMappingList(objects=[]),
-            raw_image_properties=image_properties)
-        reasons = [reason for reason in (
-            verdict.invalid_reason(request),
-            verdict.conflict_reason(
-                request, checks.load(conf.CONF.sev_scheduler.checks)))
-            if reason]
+        request = requests.build(extra_specs, image_properties,
+                                 flavor_name=flavor_name,
+                                 image_name=image_name)
+        reasons = requests.refusals(request)
         self.refused = bool(reasons)
         encryption = request.encryption
         if parsed_args.formatter not in ('json', 'yaml'):
