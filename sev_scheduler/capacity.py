@@ -63,8 +63,28 @@ def carries_slot(candidate):
     the compute node's root provider before Nova 2025.2, a child provider
     per model since.
     """
-    return any(orc.MEM_ENCRYPTION_CONTEXT in allocation['resources']
-               for allocation in candidate['allocations'].values())
+    # A loop, not any() over a generator: this runs for every candidate
+    # of every host, and a generator costs as much as the check.
+    for allocation in candidate['allocations'].values():
+        if SLOT in allocation['resources']:
+            return True
+    return False
+
+
+def keep_slot_candidates(host_state):
+    """Keep only the host's allocation candidates that carry a slot.
+
+    What Nova's ``CandidateFilterMixin.filter_candidates`` does, on every
+    release from 2025.1 to 2026.2: a new list replaces
+    ``host_state.allocation_candidates`` (Nova claims the first candidate
+    left of the host it picks). Without its debug messages, which it
+    formats for each candidate whatever the log level.
+
+    :returns: the candidates kept.
+    """
+    kept = list(filter(carries_slot, host_state.allocation_candidates))
+    host_state.allocation_candidates = kept
+    return kept
 
 
 def instance_holds_slot(context, instance_uuid, root_uuids, config):
@@ -191,9 +211,15 @@ class OwnClaims:
 
     def see(self, hosts):
         """Note the hosts the request is about to judge."""
+        first = self._first
+        if not first:
+            # The request's first instance: every host is new.
+            self._first = {host_state.uuid: host_state.num_instances or 0
+                           for host_state in hosts}
+            return
         for host_state in hosts:
-            self._first.setdefault(host_state.uuid,
-                                   host_state.num_instances or 0)
+            if host_state.uuid not in first:
+                first[host_state.uuid] = host_state.num_instances or 0
 
     def on(self, host_state):
         """How many slots the request already took on a host."""

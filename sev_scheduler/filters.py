@@ -30,7 +30,11 @@ CONF = conf.CONF
 CAP_AGGREGATE_KEY = 'sev_max_guests'
 
 
-class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
+# Not a filters.CandidateFilterMixin: its filter_candidates() formats two
+# debug messages per candidate whatever the log level, and nothing in Nova
+# 2025.1 to 2026.2 looks for the mixin; capacity.keep_slot_candidates()
+# narrows the candidates the same way.
+class SEVFilter(filters.BaseHostFilter):
     """Place AMD SEV, SEV-ES and SEV-SNP guests where they can run.
 
     For a request asking for memory encryption (``hw:mem_encryption`` or
@@ -86,16 +90,7 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
             if req.is_rebuild:
                 # The instance keeps its host and slot, checked above.
                 return hosts
-            model = req.encryption.model
-            locks_memory = (req.encryption.config.needs_locked_memory and
-                            not CONF.sev_scheduler.allow_memory_overcommit)
-            default_cap = CONF.sev_scheduler.max_guests_per_host
-            # Earlier instances of a multi-create took slots the view
-            # does not know of.
-            claims = capacity.own_claims(req)
-            claims.see(hosts)
-            return [host for host in hosts if self._host_passes(
-                host, req, model, locks_memory, default_cap, claims)]
+            return _with_free_slot(hosts, req)
         except exception.NoValidHost:
             raise
         except Exception as error:
@@ -128,36 +123,72 @@ class SEVFilter(filters.CandidateFilterMixin, filters.BaseHostFilter):
                     "model, create a new server instead"
                     % {'model': encryption.model})
 
-    def _host_passes(self, host_state, req, model, locks_memory,
-                     default_cap, claims):
-        """O(1): everything request-wide is decided by the caller.
 
-        No I/O but, for models that lock memory or on a capped host, the
-        request's one Placement call, shared with every other host and
-        SEVWeigher.
-        """
-        if locks_memory and not _ram_not_overcommitted(host_state, req):
-            LOG.debug("%(host_state)s fails memory encryption: its memory "
-                      "is overcommitted (ram_allocation_ratio %(ratio)s, "
-                      "or above 1.0 in Placement) and %(model)s guests "
-                      "lock their memory",
-                      {'host_state': host_state, 'model': model,
-                       'ratio': host_state.ram_allocation_ratio})
-            return False
-        if not self.filter_candidates(host_state, capacity.carries_slot):
-            LOG.debug("%(host_state)s fails memory encryption: no free "
-                      "%(model)s slot",
-                      {'host_state': host_state, 'model': model})
-            return False
-        cap = _cap(host_state, default_cap)
-        used = cap and (capacity.view(req).used.get(host_state.uuid, 0) +
-                        claims.on(host_state))
-        if cap and used >= cap:
-            LOG.debug("%(host_state)s fails memory encryption: its cap of "
-                      "%(cap)d encrypted guests is reached",
-                      {'host_state': host_state, 'cap': cap})
-            return False
-        return True
+# Why a host is dropped, at DEBUG.
+_OVERCOMMITTED = ("%(host_state)s fails memory encryption: its memory is "
+                  "overcommitted (ram_allocation_ratio %(ratio)s, or above "
+                  "1.0 in Placement) and %(model)s guests lock their memory")
+_NO_SLOT = "%(host_state)s fails memory encryption: no free %(model)s slot"
+_CAPPED = ("%(host_state)s fails memory encryption: its cap of %(cap)d "
+           "encrypted guests is reached")
+
+
+def _with_free_slot(hosts, req):
+    """The hosts that can take one more guest of the request's model.
+
+    Constant time per host, no I/O: what depends on the request alone is
+    read once, before the loop, and the request's SlotView (one Placement
+    call, shared with SEVWeigher) on first need only, for models that lock
+    memory or on a capped host. One loop over locals, as it runs for every
+    host of every encrypted request.
+    """
+    locks_memory = (req.encryption.config.needs_locked_memory and
+                    not CONF.sev_scheduler.allow_memory_overcommit)
+    default_cap = CONF.sev_scheduler.max_guests_per_host
+    # Earlier instances of a multi-create took slots the view does not
+    # know of: where each host stood at the first. A request for one
+    # instance has none to count.
+    claims = capacity.own_claims(req)
+    if (req.spec.obj_attr_is_set('num_instances') and
+            req.spec.num_instances > 1):
+        claims.see(hosts)
+    # With debug off, a dropped host costs no logging call.
+    debug = LOG.isEnabledFor(logging.DEBUG)
+    view = None
+    passing = []
+    for host_state in hosts:
+        if locks_memory:
+            ratio = host_state.ram_allocation_ratio
+            # An unknown ratio is not known to be safe.
+            overcommitted = ratio is None or ratio > 1.0
+            if not overcommitted:
+                # The ratio Placement holds may differ: the request's one
+                # call, made for the first host that gets this far.
+                if view is None:
+                    view = capacity.view(req)
+                overcommitted = capacity.memory_overcommitted(host_state,
+                                                              view)
+            if overcommitted:
+                if debug:
+                    LOG.debug(_OVERCOMMITTED, {
+                        'host_state': host_state, 'ratio': ratio,
+                        'model': req.encryption.model})
+                continue
+        if not capacity.keep_slot_candidates(host_state):
+            if debug:
+                LOG.debug(_NO_SLOT, {'host_state': host_state,
+                                     'model': req.encryption.model})
+            continue
+        if host_state.aggregates or default_cap:
+            cap = _cap(host_state, default_cap)
+            if cap and (capacity.view(req).used.get(host_state.uuid, 0) +
+                        claims.on(host_state)) >= cap:
+                if debug:
+                    LOG.debug(_CAPPED, {'host_state': host_state,
+                                        'cap': cap})
+                continue
+        passing.append(host_state)
+    return passing
 
 
 def _cap(host_state, default):
@@ -176,15 +207,6 @@ def _isolate(hosts, req):
                     {'uuid': req.instance_uuid, 'error': error})
         return hosts
     return [host for host in hosts if host.uuid not in sev_hosts]
-
-
-def _ram_not_overcommitted(host_state, req):
-    ratio = host_state.ram_allocation_ratio
-    # An unknown ratio is not known to be safe.
-    if ratio is None or ratio > 1.0:
-        return False
-    # The ratio Placement holds may differ: the request's one call.
-    return not capacity.memory_overcommitted(host_state, capacity.view(req))
 
 
 def _what_failed(error):

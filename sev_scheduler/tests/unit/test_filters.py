@@ -10,6 +10,8 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
+import logging
+
 import fixtures
 from keystoneauth1 import exceptions as ks_exc
 import os_resource_classes as orc
@@ -133,6 +135,33 @@ class SEVFilterTestCase(test.TestCase):
         self.assertEqual([host], self._passing(factories.encrypted_spec(),
                                                [host]))
         self.assertEqual([with_slot], host.allocation_candidates)
+
+    def test_dropped_host_one_debug_line_fails(self):
+        # Nova's CandidateFilterMixin logs two lines per candidate.
+        log = self.useFixture(fixtures.FakeLogger(
+            level=logging.DEBUG, format='%(name)s: %(message)s'))
+        root = uuids.noslot
+        host = factories.host('noslot', root,
+                              [factories.candidate(root)] * 3)
+        self.assertEqual([], self._passing(factories.encrypted_spec(),
+                                           [host]))
+        lines = [line for line in log.output.splitlines()
+                 if 'noslot' in line or 'candidate' in line]
+        self.assertEqual(1, len(lines), lines)
+        self.assertIn('sev_scheduler.filters: ', lines[0])
+        self.assertIn('fails memory encryption: no free amd-sev slot',
+                      lines[0])
+
+    def test_dropped_host_debug_off_no_log_call_fails(self):
+        # With debug off, as in production, a dropped host costs no call.
+        logger = filters.LOG.logger
+        self.addCleanup(logger.setLevel, logger.level)
+        logger.setLevel(logging.INFO)
+        debug = self.useFixture(fixtures.MockPatchObject(filters.LOG,
+                                                         'debug')).mock
+        self.assertEqual([], self._passing(factories.encrypted_spec(),
+                                           [self.plain]))
+        debug.assert_not_called()
 
     def test_every_model_uses_candidates_passes(self):
         for model in compat.AMD_MODELS:
