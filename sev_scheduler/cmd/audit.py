@@ -1,0 +1,90 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""``sev-scheduler audit``: what the scheduler could not stop."""
+
+import argparse
+
+from cliff import lister
+
+from sev_scheduler.cmd import base
+from sev_scheduler.operators import audit
+from sev_scheduler.operators import cloud as sev_cloud
+
+#: Exit status: no finding, findings, bad options, the cloud unreadable.
+CLEAN, FINDINGS, BAD_OPTIONS, CLOUD_UNREADABLE = 0, 1, 2, 3
+
+
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError('expected a positive number, not %r'
+                                         % text)
+    return value
+
+
+def add_nova_conf_argument(parser):
+    parser.add_argument(
+        '--nova-conf', metavar='FILE', action='append',
+        help="read the scheduler's [sev_scheduler] options (checks, "
+             "allow_memory_overcommit) from this nova.conf (repeatable, "
+             "later files win); by default, their defaults")
+
+
+class Audit(base.CloudCommand, lister.Lister):
+    """Servers the scheduler could not judge, against what they hold.
+
+    Every server of every project against its flavor, its image's
+    properties as written in Glance now, and its Placement allocations:
+    an encrypted server without a slot of its model (a rebuild with an
+    edited image), a slot held by a server that asks for no encryption or
+    by no server at all, an encrypted server on a host that overcommits
+    memory, or with a device or bus that cannot work (an admin's forced
+    host). One row per finding, with what to do. Needs admin credentials.
+
+    Exit status: 0 no finding, 1 findings, 2 bad options, 3 the cloud
+    could not be read.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        add_nova_conf_argument(parser)
+        parser.add_argument(
+            '--page-size', metavar='N', type=_positive,
+            default=audit.PAGE_SIZE,
+            help='servers asked of Nova per call (default %(default)s)')
+        self.add_cloud_arguments(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        if parsed_args.nova_conf:
+            audit.use_nova_conf(parsed_args.nova_conf)
+        cloud = self.cloud(parsed_args)
+        findings = audit.run(cloud, page_size=parsed_args.page_size)
+        self.app.LOG.debug('API calls: %s', cloud.calls)
+        self.findings = findings
+        return (('Server', 'Name', 'Host', 'Model', 'Kind', 'Problem',
+                 'Action'), findings)
+
+    def run(self, parsed_args):
+        try:
+            super().run(parsed_args)
+        except ValueError as error:
+            self.app.LOG.error('%s', error)
+            return BAD_OPTIONS
+        except sev_cloud.CloudError as error:
+            self.app.LOG.error('Could not read the cloud: %s', error)
+            return CLOUD_UNREADABLE
+        return FINDINGS if self.findings else CLEAN

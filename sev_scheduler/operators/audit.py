@@ -1,0 +1,361 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""What the scheduler could not stop, found after the fact.
+
+Every server of every project is compared with what it asks for (its
+flavor's extra specs as Nova shows them, its image's properties as written
+in Glance now) and with what it holds in Placement. A rebuild with the
+same image id after the image was edited, or an admin's forced host, runs
+no filter: this is where they show.
+
+Calls, whatever the number of servers: the server listing (one per page),
+one trait listing per AMD model and one allocation listing per slot
+provider (Placement), one image per distinct image (Glance); then, only
+where needed, the volume attachments of an encrypted server with volumes,
+the memory inventory of each host running an encrypted guest (and its
+provider's name lookup when the guest holds no slot there), and the
+consumer of a slot that no server holds.
+
+The request of each server is judged by the filter's own code
+(``operators.requests``), with the volumes' buses as the compute's device
+names show them, read with Nova's own ``blockinfo``.
+"""
+
+import collections
+import logging
+
+from glanceclient.v2 import image_schema
+from glanceclient.v2 import schemas
+import os_resource_classes as orc
+from oslo_config import cfg
+
+from nova import block_device
+from nova import exception
+from nova.virt.libvirt import blockinfo
+
+from sev_scheduler import compat
+from sev_scheduler import conf
+from sev_scheduler.operators import capacity
+from sev_scheduler.operators import cloud as sev_cloud
+from sev_scheduler.operators import requests
+
+LOG = logging.getLogger(__name__)
+
+SLOT = orc.MEM_ENCRYPTION_CONTEXT
+PAGE_SIZE = 1000
+
+# Kinds of finding, as the table and the metrics name them.
+NO_SLOT = 'no-slot'
+LEAKED_SLOT = 'leaked-slot'
+ORPHAN_SLOT = 'orphan-slot'
+MEMORY_OVERCOMMIT = 'memory-overcommit'
+DEVICE = 'device'
+INVALID = 'invalid-request'
+KINDS = (NO_SLOT, LEAKED_SLOT, ORPHAN_SLOT, MEMORY_OVERCOMMIT, DEVICE,
+         INVALID)
+
+ACTIONS = {
+    NO_SLOT: (
+        'Placement does not count it, so its host can be given more '
+        'encrypted guests than it has slots: recreate the server (a new '
+        'server gets a slot), or undo the image or flavor change that '
+        'turned encryption on and rebuild it'),
+    LEAKED_SLOT: (
+        'the slot is lost to encrypted servers: set the server\'s '
+        'allocation again without MEM_ENCRYPTION_CONTEXT (openstack '
+        'resource provider allocation set), or restore the encryption '
+        'property its image or flavor lost'),
+    ORPHAN_SLOT: (
+        'a leaked allocation, for instance of a deleted server: '
+        'openstack resource provider allocation delete CONSUMER'),
+    MEMORY_OVERCOMMIT: (
+        'its memory is locked and cannot be overcommitted: set the '
+        'host\'s ram_allocation_ratio (or Placement\'s MEMORY_MB '
+        'allocation_ratio) to 1.0, or cold-migrate the server to a host '
+        'that does not overcommit'),
+    DEVICE: (
+        'this cannot work with an encrypted guest: remove the device '
+        '(detach the volume, resize to a flavor without it), or recreate '
+        'the server without memory encryption'),
+    INVALID: (
+        'the request cannot be honoured as written: correct the property '
+        'named, then rebuild or recreate the server'),
+}
+
+Finding = collections.namedtuple(
+    'Finding', ['server', 'name', 'host', 'model', 'kind', 'problem',
+                'action'])
+
+# Glance's core image attributes, as glanceclient tells them from
+# properties when it has no schema from the server.
+_IMAGE_SCHEMA = schemas.Schema(image_schema._BASE_SCHEMA)
+
+
+class SlotProvider(collections.namedtuple(
+        'SlotProvider', ['uuid', 'root', 'host', 'model', 'consumers'])):
+    """A provider of one model's slots; consumers: UUID -> slots held."""
+
+
+def use_nova_conf(paths):
+    """Read ``[sev_scheduler]`` from nova.conf files, as the scheduler does.
+
+    The values become this process's options (the checks to run,
+    ``allow_memory_overcommit``).
+
+    :raises ValueError: when a file or an option cannot be read.
+    """
+    options = cfg.ConfigOpts()
+    conf.register_opts(options)
+    try:
+        options(args=[], project='nova', default_config_files=paths,
+                default_config_dirs=[])
+        conf.validate(options)
+    except (cfg.Error, ValueError) as error:
+        raise ValueError('cannot read [sev_scheduler] of %s: %s'
+                         % (', '.join(paths), error)) from None
+    for opt in conf.sev_opts:
+        conf.CONF.set_override(
+            opt.dest, getattr(options.sev_scheduler, opt.dest),
+            group='sev_scheduler')
+
+
+def _servers(cloud, page_size):
+    """Every server of every project, a page at a time."""
+    marker = None
+    while True:
+        url = '/servers/detail?all_tenants=1&limit=%d' % page_size
+        if marker:
+            url += '&marker=%s' % marker
+        page = cloud.get('compute', url)
+        yield from page['servers']
+        if not page['servers'] or not any(
+                link.get('rel') == 'next'
+                for link in page.get('servers_links', ())):
+            return
+        marker = page['servers'][-1]['id']
+
+
+def slot_providers(cloud):
+    """Every provider holding slots, with who holds them."""
+    listed = []
+    for model, trait in compat.KNOWN_MODEL_TRAITS.items():
+        listed += [(provider, model) for provider in cloud.get(
+            'placement', '/resource_providers?required=%s'
+            % trait)['resource_providers']]
+    # Since Nova 2025.2 a root provider whose host has child slot
+    # providers holds none itself.
+    parents = {provider['root_provider_uuid'] for provider, _ in listed
+               if provider['uuid'] != provider['root_provider_uuid']}
+    providers = []
+    for provider, model in listed:
+        if provider['uuid'] in parents:
+            continue
+        allocations = cloud.get(
+            'placement', '/resource_providers/%s/allocations'
+            % provider['uuid'])['allocations']
+        providers.append(SlotProvider(
+            provider['uuid'], provider['root_provider_uuid'],
+            capacity._host_name(provider, model), model,
+            {consumer: held['resources'][SLOT]
+             for consumer, held in allocations.items()
+             if SLOT in held['resources']}))
+    return providers
+
+
+def image_properties(image):
+    """An image's properties as written, from Glance v2's image."""
+    return {name: value for name, value in image.items()
+            if not _IMAGE_SCHEMA.is_base_property(name)}
+
+
+def volume_bus(device):
+    """The bus a volume's device name tells, or None.
+
+    'sd' names are left to Nova's default: they are SCSI, SATA or USB
+    alike.
+    """
+    dev = block_device.strip_dev(device or '')
+    if not dev or dev.startswith('sd'):
+        return None
+    try:
+        return blockinfo.get_disk_bus_for_disk_dev('kvm', dev)
+    except exception.InternalError:
+        return None
+
+
+class _Auditor:
+    """One audit: what it read, kept for the run only."""
+
+    def __init__(self, cloud, page_size):
+        self.cloud = cloud
+        self.page_size = page_size
+        self.images = {}
+        self.roots = {}
+        self.ratios = {}
+
+    def image(self, image_id):
+        """(name, properties) of an image; None when Glance has it no more."""
+        if image_id not in self.images:
+            try:
+                image = self.cloud.get('image', '/v2/images/%s' % image_id)
+            except sev_cloud.CloudError as error:
+                if ' 404 ' not in str(error):
+                    raise
+                LOG.warning('Image %s is gone from Glance: its servers are '
+                            'judged by their flavors alone', image_id)
+                image = None
+            self.images[image_id] = image and (image.get('name') or image_id,
+                                               image_properties(image))
+        return self.images[image_id]
+
+    def request(self, server, volumes=(), boot_volume=None):
+        flavor = server['flavor']
+        image = server.get('image') or {}
+        name, properties = (image and self.image(image['id'])) or (
+            'none', {})
+        return requests.build(
+            flavor.get('extra_specs') or {}, properties,
+            flavor_name=flavor.get('original_name') or 'flavor',
+            image_name=name, volumes=volumes, boot_volume=boot_volume)
+
+    def volumes(self, server):
+        """(volumes, boot volume) as request.build takes them."""
+        attachments = self.cloud.get(
+            'compute', '/servers/%s/os-volume_attachments'
+            % server['id'])['volumeAttachments']
+        root = server.get('OS-EXT-SRV-ATTR:root_device_name')
+        boot = None
+        if not server.get('image'):
+            boot = next(((a['volumeId'], volume_bus(a['device']))
+                         for a in attachments if a.get('device') == root),
+                        None)
+        others = [(a['volumeId'], volume_bus(a.get('device')))
+                  for a in attachments
+                  if boot is None or a['volumeId'] != boot[0]]
+        return others, boot
+
+    def memory_ratio(self, server, held):
+        """MEMORY_MB's allocation ratio in Placement of the server's host."""
+        node = server.get('OS-EXT-SRV-ATTR:hypervisor_hostname')
+        root = next((p.root for p in held), None) or self.roots.get(node)
+        if root is None:
+            found = self.cloud.get(
+                'placement', '/resource_providers?name=%s'
+                % node)['resource_providers']
+            if not found:
+                return None
+            root = self.roots[node] = found[0]['root_provider_uuid']
+        if root not in self.ratios:
+            memory = self.cloud.get(
+                'placement', '/resource_providers/%s/inventories'
+                % root)['inventories'].get(orc.MEMORY_MB)
+            self.ratios[root] = memory and memory['allocation_ratio']
+        return self.ratios[root]
+
+
+def _finding(server, model, kind, problem):
+    return Finding(server['id'], server['name'],
+                   server.get('OS-EXT-SRV-ATTR:host') or '-', model or '-',
+                   kind, problem, ACTIONS[kind])
+
+
+def _judge(auditor, server, held):
+    """The findings of one server; held: the SlotProviders it holds."""
+    request = auditor.request(server)
+    encryption = request.encryption
+    if (encryption.requested and
+            server.get('os-extended-volumes:volumes_attached')):
+        request = auditor.request(server, *auditor.volumes(server))
+        encryption = request.encryption
+    model = encryption.model
+    findings = []
+    if not encryption.requested:
+        for provider in held:
+            findings.append(_finding(
+                server, provider.model, LEAKED_SLOT,
+                'holds a%s %s slot on %s but does not ask for memory '
+                'encryption' % ('n' if provider.model[0] in 'aeiou' else '',
+                                provider.model, provider.host)))
+        return findings
+    reasons = requests.refusals(request)
+    if encryption.error:
+        findings.append(_finding(server, model, INVALID, reasons.pop(0)))
+    findings += [_finding(server, model, DEVICE, reason)
+                 for reason in reasons]
+    if model is None:
+        return findings
+    if model not in {provider.model for provider in held}:
+        others = ', '.join(sorted(p.model for p in held))
+        findings.append(_finding(
+            server, model, NO_SLOT,
+            'asks for memory encryption (%s) but holds no %s slot%s'
+            % (model, model, ' (it holds %s)' % others if others else '')))
+    if (encryption.config.needs_locked_memory and
+            not conf.CONF.sev_scheduler.allow_memory_overcommit):
+        ratio = auditor.memory_ratio(server, held)
+        if ratio is not None and ratio > 1.0:
+            findings.append(_finding(
+                server, model, MEMORY_OVERCOMMIT,
+                "its host's MEMORY_MB allocation ratio in Placement is %s"
+                % ratio))
+    return findings
+
+
+def _orphans(cloud, providers, servers):
+    """Slots held by consumers that are no server, migrations aside."""
+    findings = []
+    for provider in providers:
+        for consumer in sorted(set(provider.consumers) - servers):
+            consumer_type = cloud.get(
+                'placement', '/allocations/%s' % consumer).get(
+                    'consumer_type')
+            if consumer_type == 'MIGRATION':
+                continue  # The source host's share of a move in progress.
+            findings.append(Finding(
+                consumer, '-', provider.host, provider.model, ORPHAN_SLOT,
+                '%s slot held by consumer %s, which is no server'
+                % (provider.model, consumer),
+                ACTIONS[ORPHAN_SLOT].replace('CONSUMER', consumer)))
+    return findings
+
+
+def run(cloud, page_size=PAGE_SIZE):
+    """Every finding in the cloud, sorted by host, server and kind.
+
+    Judged with this process's ``[sev_scheduler]`` options (the checks,
+    ``allow_memory_overcommit``): see :func:`use_nova_conf`.
+
+    :raises CloudError: when an API cannot be read.
+    """
+    providers = slot_providers(cloud)
+    holders = collections.defaultdict(list)
+    for provider in providers:
+        for consumer in provider.consumers:
+            holders[consumer].append(provider)
+    auditor = _Auditor(cloud, page_size)
+    findings, servers = [], set()
+    for server in _servers(cloud, page_size):
+        servers.add(server['id'])
+        if not server.get('OS-EXT-SRV-ATTR:host'):
+            continue  # Never placed, or shelved: it holds nothing.
+        try:
+            findings += _judge(auditor, server, holders[server['id']])
+        except ValueError as error:
+            LOG.warning('Server %s cannot be judged: %s', server['id'],
+                        error)
+    findings += _orphans(cloud, providers, servers)
+    LOG.debug('Audit of %(servers)d servers and %(providers)d slot '
+              'providers: API calls %(calls)s',
+              {'servers': len(servers), 'providers': len(providers),
+               'calls': cloud.calls})
+    return sorted(findings, key=lambda f: (f.host, f.server, f.kind))
