@@ -1,0 +1,136 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""``sev-scheduler explain``: why a server did not boot, or would not."""
+
+from cliff import show
+
+from nova.network import model as network_model
+from nova.objects import fields
+
+from sev_scheduler.cmd import base
+from sev_scheduler.operators import explain
+
+VNIC_TYPES = sorted(
+    set(network_model.VNIC_TYPES_SRIOV +
+        network_model.VNIC_TYPES_ACCELERATOR +
+        (network_model.VNIC_TYPE_NORMAL, network_model.VNIC_TYPE_BAREMETAL)))
+
+HOST_FIELDS = ('host', 'model', 'total', 'used', 'free', 'ram_ratio', 'cap',
+               'service', 'verdict')
+
+
+def _host(host):
+    return {'host': host.name, 'model': host.model, 'total': host.total,
+            'used': host.used, 'free': host.free,
+            'ram_ratio': host.ram_ratio,
+            'cap': ('%d (%s)' % (host.cap, host.cap_source) if host.cap
+                    else 'none'),
+            'service': host.service,
+            'verdict': ('can take it' if host.fits
+                        else '; '.join(host.reasons))}
+
+
+def _host_line(row):
+    return ('%(host)s: %(model)s %(used)d of %(total)d used, %(free)d free; '
+            'RAM ratio %(ram_ratio)s; cap %(cap)s; nova-compute '
+            '%(service)s: %(verdict)s' % row)
+
+
+class Explain(base.CloudCommand, show.ShowOne):
+    """Say why a server did not boot, or whether a request would.
+
+    For a server (usually in ERROR), or for a flavor and an image not
+    booted yet: the request as SEVFilter reads it, the filter's own
+    request-level verdict, Nova's Placement query, and for every host with
+    slots of the model why it can or cannot take the guest (slots, RAM
+    allocation ratio in Placement, cap, isolation, nova-compute service).
+    The last field, Answer, is one line to paste. The [sev_scheduler]
+    options are the scheduler's when --nova-conf names its nova.conf.
+
+    Exit status: 0 would fit, 2 would not, 1 bad input.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            'server', metavar='SERVER', nargs='?',
+            help='name or ID of the server to explain')
+        parser.add_argument(
+            '--flavor', metavar='FLAVOR',
+            help='a request not made yet: flavor name or ID (with --image)')
+        parser.add_argument(
+            '--image', metavar='IMAGE',
+            help='a request not made yet: image name or ID (with --flavor)')
+        parser.add_argument(
+            '--volume-bus', metavar='BUS', action='append', default=[],
+            choices=fields.DiskBus.ALL,
+            help='a data volume on this disk bus (repeatable)')
+        parser.add_argument(
+            '--port-vnic-type', metavar='TYPE', action='append', default=[],
+            choices=VNIC_TYPES,
+            help='a port of this vnic_type (repeatable)')
+        parser.add_argument(
+            '--nova-conf', metavar='FILE', action='append',
+            help="read [sev_scheduler] from the scheduler's nova.conf "
+                 '(repeatable, later files win); option defaults otherwise')
+        self.add_cloud_arguments(parser)
+        return parser
+
+    def _asked(self, cloud, parsed_args):
+        if parsed_args.server:
+            if (parsed_args.flavor or parsed_args.image or
+                    parsed_args.volume_bus or parsed_args.port_vnic_type):
+                raise explain.ExplainError(
+                    'give either SERVER or --flavor and --image, not both')
+            return explain.for_server(cloud, parsed_args.server)
+        if not (parsed_args.flavor and parsed_args.image):
+            raise explain.ExplainError(
+                'give SERVER, or --flavor and --image for a request not '
+                'made yet')
+        return explain.for_request(
+            cloud, parsed_args.flavor, parsed_args.image,
+            parsed_args.volume_bus, parsed_args.port_vnic_type)
+
+    def take_action(self, parsed_args):
+        if parsed_args.nova_conf:
+            explain.configure(parsed_args.nova_conf)
+            source = ', '.join(parsed_args.nova_conf)
+        else:
+            source = 'no --nova-conf, this process'
+        cloud = self.cloud(parsed_args)
+        result = explain.explain(cloud, self._asked(cloud, parsed_args),
+                                 source)
+        self.exit_code = result.exit_code
+        hosts = [_host(host) for host in result.hosts]
+        fields_ = [name for name, _ in result.rows] + [
+            'Verdict', 'Placement', 'Hosts', 'Answer']
+        values = [value for _, value in result.rows] + [
+            result.verdict or ['no request-level refusal'],
+            result.placement, hosts, result.answer]
+        if parsed_args.formatter not in ('json', 'yaml'):
+            values = [self._text(field, value)
+                      for field, value in zip(fields_, values)]
+        return fields_, values
+
+    @staticmethod
+    def _text(field, value):
+        if field == 'Hosts':
+            return '\n'.join(_host_line(row) for row in value) or '(none)'
+        if isinstance(value, list):
+            return '\n'.join(value) or '(none)'
+        return value
+
+    def run(self, parsed_args):
+        self.exit_code = explain.BAD_INPUT
+        super().run(parsed_args)
+        return self.exit_code

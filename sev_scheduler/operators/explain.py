@@ -1,0 +1,584 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Why a server did not boot, or whether a request not made yet would.
+
+When Placement has no candidate, Nova fails before any filter runs and the
+server's fault says only "No valid host was found.": this reads the request
+from the APIs (a server's embedded flavor, its image as written in Glance,
+what the API still shows of volumes and ports; or a flavor and image by
+name), judges it with the filter's own request-level code
+(``operators.requests``), asks Placement Nova's own allocation candidates
+query (``ResourceRequest.from_request_spec``), and says for every host with
+slots of the model why it can or cannot take the guest. The answer is one
+line a support engineer can paste.
+"""
+
+import collections
+import dataclasses
+import re
+
+from oslo_config import cfg
+from oslo_utils import uuidutils
+
+from nova import block_device
+from nova import exception
+from nova import objects
+from nova.scheduler import host_manager
+from nova.scheduler import utils as scheduler_utils
+from nova.virt.libvirt import blockinfo
+
+from sev_scheduler import aggregates
+from sev_scheduler.checks import mdev_vgpu
+from sev_scheduler import conf
+from sev_scheduler import filters
+from sev_scheduler.operators import capacity
+from sev_scheduler.operators import cloud as sev_cloud
+from sev_scheduler.operators import requests
+
+#: A server embeds its flavor with extra specs since 2.47; a flavor listing
+#: shows extra specs since 2.61.
+SERVER_MICROVERSION = '2.47'
+FLAVOR_MICROVERSION = '2.61'
+
+#: Glance's own image attributes (its image schema's base properties):
+#: everything else Glance v2 shows at the top level is a property.
+GLANCE_ATTRIBUTES = frozenset((
+    'id', 'name', 'status', 'visibility', 'protected', 'os_hidden',
+    'checksum', 'os_hash_algo', 'os_hash_value', 'owner', 'size',
+    'virtual_size', 'min_ram', 'min_disk', 'created_at', 'updated_at',
+    'tags', 'direct_url', 'locations', 'self', 'file', 'schema',
+    'container_format', 'disk_format', 'stores'))
+
+#: The options of ``[sev_scheduler]`` that change the answer.
+OPTIONS = ('checks', 'safe_resource_classes', 'allow_memory_overcommit',
+           'max_guests_per_host', 'isolate_sev_hosts')
+
+#: How support engineers name the models in a sentence.
+TECHNOLOGY = {'amd-sev': 'SEV', 'amd-sev-es': 'SEV-ES',
+              'amd-sev-snp': 'SEV-SNP'}
+
+FITS, REFUSED, BAD_INPUT = 0, 2, 1
+
+
+class ExplainError(Exception):
+    """The input names nothing the cloud has; the message says what."""
+
+
+@dataclasses.dataclass
+class Asked:
+    """A request, as far as the APIs show it.
+
+    :ivar flavor: the flavor as the compute API shows it (alone, or
+        embedded in a server).
+    :ivar image: the image as Glance v2 shows it; None when the server
+        boots from a volume.
+    :ivar volumes: (volume ID, disk bus or None) besides the boot disk.
+    :ivar ports: (port ID, vnic_type).
+    :ivar rows: (field, value) saying where the request came from.
+    """
+
+    flavor: dict
+    image: dict | None
+    volumes: list = dataclasses.field(default_factory=list)
+    ports: list = dataclasses.field(default_factory=list)
+    rows: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Host:
+    """One host with slots, and why it can or cannot take the guest."""
+
+    name: str
+    model: str
+    total: int
+    used: int
+    #: slots used on the host, every model: what the cap counts
+    used_all: int = 0
+    #: MEMORY_MB allocation ratio in Placement; None when unknown
+    ram_ratio: float | None = None
+    #: the strictest cap, 0 for none, and where it comes from
+    cap: int = 0
+    cap_source: str | None = None
+    #: the nova-compute service: enabled, disabled (reason), down, unknown
+    service: str = 'unknown'
+    #: whether Nova's Placement query offers the host; None: not asked
+    offered: bool | None = None
+    #: device classes the request asks for that its tree has none free of
+    missing: list = dataclasses.field(default_factory=list)
+    reasons: list = dataclasses.field(default_factory=list)
+
+    @property
+    def free(self):
+        return max(self.total - self.used, 0)
+
+    @property
+    def fits(self):
+        return not self.reasons
+
+
+@dataclasses.dataclass
+class Result:
+    rows: list
+    verdict: list
+    placement: str
+    hosts: list
+    answer: str
+    exit_code: int
+
+
+# Reading the request from the APIs.
+
+def image_properties(image):
+    """The properties of an image as Glance v2 shows it, as written."""
+    return {key: value for key, value in (image or {}).items()
+            if key not in GLANCE_ATTRIBUTES}
+
+
+def bus_of_device(device):
+    """The bus libvirt gives a device name ('/dev/hdb' -> 'ide'), or None."""
+    if not device:
+        return None
+    try:
+        return blockinfo.get_disk_bus_for_disk_dev(
+            'kvm', block_device.strip_dev(device))
+    except exception.InternalError:
+        return None
+
+
+def _one(found, what, name):
+    if not found:
+        raise ExplainError('no %s %s' % (what, name))
+    if len(found) > 1:
+        raise ExplainError('%d %ss are named %s: give the ID'
+                           % (len(found), what, name))
+    return found[0]
+
+
+def find_flavor(cloud, name_or_id):
+    """The flavor with this ID or name, extra specs included."""
+    flavors = cloud.get('compute', '/flavors/detail?is_public=None',
+                        microversion=FLAVOR_MICROVERSION)['flavors']
+    by_id = [flavor for flavor in flavors if flavor['id'] == name_or_id]
+    return by_id[0] if by_id else _one(
+        [flavor for flavor in flavors if flavor['name'] == name_or_id],
+        'flavor', name_or_id)
+
+
+def find_image(cloud, name_or_id):
+    """The image with this ID or name, as Glance v2 shows it."""
+    if uuidutils.is_uuid_like(name_or_id):
+        try:
+            return cloud.get('image', '/v2/images/%s' % name_or_id)
+        except sev_cloud.CloudError as error:
+            raise ExplainError('image %s: %s' % (name_or_id, error)) from None
+    images = cloud.get('image', '/v2/images?name=%s' % name_or_id)
+    return _one([image for image in images['images']
+                 if image.get('name') == name_or_id], 'image', name_or_id)
+
+
+def find_server(cloud, name_or_id):
+    """The server with this ID or exact name, in any project."""
+    query = ('uuid=%s' % name_or_id if uuidutils.is_uuid_like(name_or_id)
+             else 'name=%s' % ('^%s$' % re.escape(name_or_id)))
+    servers = cloud.get('compute', '/servers/detail?all_tenants=1&' + query,
+                        microversion=SERVER_MICROVERSION)['servers']
+    return _one([server for server in servers
+                 if name_or_id in (server['id'], server['name'])],
+                'server', name_or_id)
+
+
+def for_request(cloud, flavor, image, volume_buses=(), vnic_types=()):
+    """Asked for a request not made yet, flavor and image by name or ID."""
+    flavor = find_flavor(cloud, flavor)
+    image = find_image(cloud, image)
+    return Asked(flavor=flavor, image=image,
+                 volumes=[(None, bus) for bus in volume_buses],
+                 ports=[(None, vnic) for vnic in vnic_types],
+                 rows=[('Flavor', '%s (%s)' % (flavor['name'], flavor['id'])),
+                       ('Image', '%s (%s)' % (image.get('name'),
+                                              image['id']))])
+
+
+def _server_volumes(cloud, server):
+    """(volume ID, bus) of the server's volumes, and what cannot be seen."""
+    attachments = cloud.get('compute', '/servers/%s/os-volume_attachments'
+                            % server['id'])['volumeAttachments']
+    volumes = [(attachment['volumeId'], bus_of_device(attachment['device']))
+               for attachment in attachments]
+    unseen = [volume_id for volume_id, bus in volumes if bus is None]
+    return volumes, unseen
+
+
+def _server_ports(cloud, server):
+    """(port ID, vnic_type) of the ports bound to the server."""
+    interfaces = cloud.get('compute', '/servers/%s/os-interface'
+                           % server['id'])['interfaceAttachments']
+    ports = []
+    for interface in interfaces:
+        port = cloud.get('network', '/v2.0/ports/%s'
+                         % interface['port_id'])['port']
+        ports.append((port['id'], port.get('binding:vnic_type')))
+    return ports
+
+
+def for_server(cloud, name_or_id):
+    """Asked for a server: its embedded flavor, its image as written now."""
+    server = find_server(cloud, name_or_id)
+    flavor = server['flavor']
+    rows = [('Server', '%s (%s)' % (server['name'], server['id'])),
+            ('Status', server['status'])]
+    if server.get('fault'):
+        rows.append(('Fault', server['fault'].get('message')))
+    rows.append(('Flavor', '%s, as embedded in the server'
+                 % flavor.get('original_name')))
+    unseen = []
+    image = None
+    if server.get('image'):
+        image = find_image(cloud, server['image']['id'])
+        rows.append(('Image', '%s (%s), properties as Glance holds them '
+                     'now' % (image.get('name'), image['id'])))
+    else:
+        unseen.append("the boot volume's image properties (Cinder's "
+                      "volume_image_metadata): not read")
+        rows.append(('Image', 'none: boots from a volume'))
+    try:
+        volumes, no_bus = _server_volumes(cloud, server)
+    except sev_cloud.CloudError as error:
+        volumes, no_bus = [], []
+        unseen.append('volumes: %s' % error)
+    if no_bus:
+        unseen.append('the disk bus of volume(s) %s: the API shows no '
+                      'device name yet, read as the bus Nova picks'
+                      % ', '.join(no_bus))
+    try:
+        ports = _server_ports(cloud, server)
+    except sev_cloud.CloudError as error:
+        ports = []
+        unseen.append('ports: %s' % error)
+    else:
+        if not ports:
+            unseen.append('ports: none bound (Neutron binds ports on the '
+                          'host: those of a server never placed are not '
+                          'shown)')
+    if unseen:
+        rows.append(('Not seen', unseen))
+    return Asked(flavor=flavor, image=image, volumes=volumes, ports=ports,
+                 rows=rows)
+
+
+# Configuration.
+
+def configure(paths):
+    """Take ``[sev_scheduler]`` from the scheduler's nova.conf files.
+
+    Read into this process's configuration, where the filter's own code
+    reads them; other sections are left alone.
+
+    :raises ExplainError: when the files cannot be read or hold a bad value.
+    """
+    private = cfg.ConfigOpts()
+    conf.register_opts(private)
+    try:
+        private(args=[], project='nova', default_config_files=paths,
+                default_config_dirs=[])
+        values = {name: getattr(private.sev_scheduler, name)
+                  for name in OPTIONS}
+    except (cfg.Error, ValueError) as error:
+        raise ExplainError('cannot use %s: %s'
+                           % (', '.join(paths), error)) from None
+    for name, value in values.items():
+        conf.CONF.set_override(name, value, group='sev_scheduler')
+
+
+def configuration(source):
+    """What ``[sev_scheduler]`` says, for the output."""
+    options = conf.CONF.sev_scheduler
+    shown = []
+    for name in OPTIONS:
+        value = getattr(options, name)
+        if isinstance(value, list):
+            value = ','.join(value) or '(none)'
+        shown.append('%s=%s' % (name, value))
+    return '%s: %s' % (source, ', '.join(shown))
+
+
+# Judging.
+
+def _pairs(mapping):
+    return ['%s=%s' % item for item in sorted((mapping or {}).items())]
+
+
+def _build(asked):
+    """The filter's Request, sized as the flavor is for Placement."""
+    flavor = asked.flavor
+    boot_volume = None if asked.image is not None else (None, None)
+    request = requests.build(
+        flavor.get('extra_specs') or {}, image_properties(asked.image),
+        flavor_name=flavor.get('name') or flavor.get('original_name'),
+        image_name=(asked.image or {}).get('name') or 'volume',
+        volumes=asked.volumes, boot_volume=boot_volume, ports=asked.ports)
+    request.flavor.vcpus = flavor['vcpus']
+    request.flavor.memory_mb = flavor['ram']
+    request.flavor.root_gb = flavor['disk']
+    request.flavor.ephemeral_gb = flavor.get(
+        'OS-FLV-EXT-DATA:ephemeral', flavor.get('ephemeral')) or 0
+    # An empty string before compute microversion 2.75.
+    request.flavor.swap = flavor.get('swap') or 0
+    request.spec.is_bfv = boot_volume is not None
+    return request
+
+
+def _device_classes(resource_request):
+    """{class: amount} of what the request asks that may be a device."""
+    safe = set(conf.CONF.sev_scheduler.safe_resource_classes)
+    devices = collections.Counter()
+    for group in resource_request._rg_by_id.values():
+        for resource_class, amount in group.resources.items():
+            if mdev_vgpu.is_device(resource_class, safe):
+                devices[resource_class] += amount
+    return devices
+
+
+def _placement_answer(cloud, request):
+    """(roots Nova's query offers, {device class: roots with it free}).
+
+    Nova's own translation of the request; the request filters it adds
+    (disabled computes, availability zones...) are left out, so that a
+    disabled host is named as such below.
+    """
+    resource_request = scheduler_utils.ResourceRequest.from_request_spec(
+        request.spec)
+    summaries = cloud.get(
+        'placement', '/allocation_candidates?%s'
+        % resource_request.to_querystring())['provider_summaries']
+    offered = {summary['root_provider_uuid']
+               for summary in summaries.values()}
+    devices = {}
+    for resource_class, amount in _device_classes(resource_request).items():
+        providers = cloud.get('placement', '/resource_providers?resources='
+                              '%s:%d' % (resource_class, amount))
+        devices[resource_class] = {provider['root_provider_uuid'] for
+                                   provider in providers['resource_providers']}
+    return offered, devices
+
+
+def _hypervisors(cloud):
+    """Compute node name -> its hypervisor as the compute API shows it."""
+    return {hypervisor['hypervisor_hostname']: hypervisor for hypervisor in
+            cloud.get('compute', '/os-hypervisors/detail')['hypervisors']}
+
+
+def _service(hypervisor):
+    if hypervisor is None:
+        return 'unknown'
+    if hypervisor.get('status') == 'disabled':
+        reason = (hypervisor.get('service') or {}).get('disabled_reason')
+        return 'disabled (%s)' % reason if reason else 'disabled'
+    if hypervisor.get('state') == 'down':
+        return 'down'
+    return 'enabled'
+
+
+def _cap(service_host, all_aggregates):
+    """(the strictest cap, where from) as SEVFilter reads them."""
+    host_state = host_manager.HostState(service_host, service_host, None)
+    host_state.aggregates = [
+        objects.Aggregate(name=aggregate['name'],
+                          metadata=aggregate.get('metadata') or {})
+        for aggregate in all_aggregates
+        if service_host in (aggregate.get('hosts') or ())]
+    default = conf.CONF.sev_scheduler.max_guests_per_host
+    cap = aggregates.strictest_cap(host_state, filters.CAP_AGGREGATE_KEY,
+                                   default)
+    if not cap:
+        return 0, None
+    if cap == default and not any(aggregates.values(
+            host_state, filters.CAP_AGGREGATE_KEY, aggregates.cap)):
+        return cap, '[sev_scheduler] max_guests_per_host'
+    return cap, 'aggregate %s' % filters.CAP_AGGREGATE_KEY
+
+
+def _ram_ratio(cloud, hypervisor):
+    if hypervisor is None:
+        return None
+    inventory = cloud.get('placement', '/resource_providers/%s/inventories'
+                          % hypervisor['id'])['inventories']
+    memory = inventory.get('MEMORY_MB')
+    return memory['allocation_ratio'] if memory else None
+
+
+def read_hosts(cloud, model):
+    """The hosts with slots of ``model`` (any model when None), with facts.
+
+    Placement's slots (``operators.capacity.read``) and MEMORY_MB
+    allocation ratio, the compute API's services and aggregates.
+    """
+    slots = capacity.read(cloud)
+    used_all = collections.Counter()
+    for row in slots:
+        used_all[row.host] += row.used
+    hypervisors = _hypervisors(cloud)
+    all_aggregates = cloud.get('compute', '/os-aggregates')['aggregates']
+    hosts = []
+    for row in slots:
+        if model is not None and row.model != model:
+            continue
+        hypervisor = hypervisors.get(row.host)
+        service_host = ((hypervisor or {}).get('service') or {}).get(
+            'host', row.host)
+        cap, cap_source = _cap(service_host, all_aggregates)
+        hosts.append(Host(
+            name=row.host, model=row.model, total=row.total, used=row.used,
+            used_all=used_all[row.host],
+            ram_ratio=_ram_ratio(cloud, hypervisor), cap=cap,
+            cap_source=cap_source, service=_service(hypervisor)))
+    return hosts, {host.name: (hypervisors.get(host.name) or {}).get('id')
+                   for host in hosts}
+
+
+def device_name(resource_class):
+    """How a sentence names a device class."""
+    return 'mdev vGPU' if resource_class == 'VGPU' else resource_class
+
+
+def judge(host, model, locks_memory, isolate):
+    """Why a host cannot take the guest: [] when it can.
+
+    :param model: the requested model; None for a request without
+        encryption.
+    :param locks_memory: whether the model locks guest memory and
+        ``allow_memory_overcommit`` is off.
+    """
+    reasons = []
+    if host.service != 'enabled':
+        reasons.append('nova-compute %s' % host.service)
+    if model is None:
+        if isolate:
+            reasons.append('isolate_sev_hosts keeps guests without '
+                           'encryption off SEV-capable hosts')
+        return reasons
+    if not host.free:
+        reasons.append('no free slot (%d of %d used)'
+                       % (host.used, host.total))
+    for resource_class in host.missing:
+        reasons.append('no free %s' % resource_class)
+    if host.offered is False and host.free and not host.missing:
+        reasons.append('Placement offers no candidate (not enough VCPU, '
+                       'MEMORY_MB or DISK_GB free, or a trait missing)')
+    if locks_memory and (host.ram_ratio is None or host.ram_ratio > 1.0):
+        reasons.append('RAM allocation ratio %s in Placement: %s guests '
+                       'lock their memory' % (host.ram_ratio, model))
+    if host.cap and host.used_all >= host.cap:
+        reasons.append('cap reached: %d of %d encrypted guests (%s)'
+                       % (host.used_all, host.cap, host.cap_source))
+    return reasons
+
+
+def answer(model, refusals, hosts, devices=(), isolate=False):
+    """(the one-line answer, exit code).
+
+    :param refusals: the filter's request-level reasons.
+    :param hosts: the hosts with slots of the model, judged.
+    :param devices: the device classes the request asks for.
+    """
+    if model is None and not refusals:
+        if isolate and hosts:
+            return ('not encrypted: SEVFilter keeps it off the %d '
+                    'SEV-capable host(s) (isolate_sev_hosts)'
+                    % len(hosts), FITS)
+        return 'not encrypted: SEVFilter does not refuse it', FITS
+    if model is None:
+        return 'refused: %s' % refusals[0], REFUSED
+    # Nova asks Placement first: with no candidate no filter runs.
+    if not hosts:
+        return 'refused: no host has %s slots' % model, REFUSED
+    if not any(host.free for host in hosts):
+        return ('refused: no free %s slot: %d hosts, %d of %d used' % (
+            model, len(hosts), sum(host.used for host in hosts),
+            sum(host.total for host in hosts)), REFUSED)
+    for resource_class in devices:
+        if all(resource_class in host.missing for host in hosts
+               if host.free):
+            return ('refused: %s and %s: no host has both' % (
+                device_name(resource_class),
+                TECHNOLOGY.get(model, model)), REFUSED)
+    if refusals:
+        return 'refused: %s' % '; '.join(refusals), REFUSED
+    fitting = [host.name for host in hosts if host.fits]
+    if fitting:
+        return 'would fit on %s' % ', '.join(fitting), FITS
+    return 'refused: %s' % '; '.join(
+        '%s: %s' % (host.name, ', '.join(host.reasons)) for host in hosts
+    ), REFUSED
+
+
+def explain(cloud, asked, config_source):
+    """Judge ``asked`` against the cloud: a Result.
+
+    :param config_source: where ``[sev_scheduler]`` came from, for the
+        output.
+    :raises CloudError: when an API cannot be read.
+    """
+    rows = list(asked.rows)
+    rows += [('Extra specs', _pairs(asked.flavor.get('extra_specs'))),
+             ('Image properties', _pairs(image_properties(asked.image))),
+             ('Configuration', configuration(config_source))]
+    try:
+        request = _build(asked)
+    except ValueError as error:
+        # Nova's API refuses such an image: no scheduler ever sees it.
+        reason = str(error)
+        return Result(rows, [reason], 'not asked', [],
+                      'refused: %s' % reason, REFUSED)
+    encryption = request.encryption
+    rows += [('Encrypted', 'yes' if encryption.requested else 'no'),
+             ('Model', encryption.model or '-')]
+    if asked.volumes:
+        rows.append(('Volumes', ['%s: %s' % (volume_id or '(new)',
+                                             bus or "the bus Nova picks")
+                                 for volume_id, bus in asked.volumes]))
+    if asked.ports:
+        rows.append(('Ports', ['%s: %s' % (port_id or '(new)', vnic)
+                               for port_id, vnic in asked.ports]))
+    refusals = requests.refusals(request)
+    options = conf.CONF.sev_scheduler
+    if encryption.error:
+        return Result(rows, refusals, 'not asked', [],
+                      'refused: %s' % refusals[0], REFUSED)
+    model = encryption.model
+    hosts, roots = read_hosts(cloud, model)
+    placement = 'not asked: no encryption requested'
+    devices = {}
+    if model is not None:
+        try:
+            offered, devices = _placement_answer(cloud, request)
+        except exception.NovaException as error:
+            reason = error.format_message()
+            return Result(rows, refusals + [reason], 'not asked', hosts,
+                          'refused: %s' % reason, REFUSED)
+        for host in hosts:
+            root = roots[host.name]
+            host.offered = root in offered
+            host.missing = [resource_class for resource_class, trees
+                            in devices.items() if root not in trees]
+        placement = ('Nova\'s query offers %d of these hosts'
+                     % sum(bool(host.offered) for host in hosts))
+    locks_memory = bool(encryption.config and
+                        encryption.config.needs_locked_memory and
+                        not options.allow_memory_overcommit)
+    for host in hosts:
+        host.reasons = judge(host, model, locks_memory,
+                             options.isolate_sev_hosts)
+    line, code = answer(model, refusals, hosts, devices,
+                        options.isolate_sev_hosts)
+    return Result(rows, refusals, placement, hosts, line, code)
