@@ -83,9 +83,9 @@ class OperatorTestBase(base.SEVTestBase):
         """Service type -> the in-process endpoint the tools use."""
         return {
             'compute': self.api_fixture.base_url,
-            'placement': self.placement_fixture.endpoint
-            if hasattr(self, 'placement_fixture') else
-            self.placement.endpoint,
+            # Nova's PlacementApiClient holds its fixture on every
+            # release; 2025.1's harness keeps no placement_fixture.
+            'placement': self.placement.fixture.endpoint,
             'image': self.glance_endpoint,
         }
 
