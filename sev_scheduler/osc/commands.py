@@ -18,9 +18,11 @@ session in place of the command's own credentials: same options (less the
 status. The logic lives once, in sev_scheduler/operators/.
 """
 
+from sev_scheduler.cmd import audit
 from sev_scheduler.cmd import base
 from sev_scheduler.cmd import capacity
 from sev_scheduler.cmd import check_request
+from sev_scheduler.cmd import explain
 
 
 class ClientSession(base.CloudCommand):
@@ -41,6 +43,14 @@ class ClientSession(base.CloudCommand):
 
 class Capacity(capacity.Capacity, ClientSession):
     __doc__ = capacity.Capacity.__doc__
+
+
+class Explain(explain.Explain, ClientSession):
+    __doc__ = explain.Explain.__doc__
+
+
+class Audit(audit.Audit, ClientSession):
+    __doc__ = audit.Audit.__doc__
 
 
 class CheckRequest(check_request.CheckRequest):

@@ -213,3 +213,56 @@ class CheckRequestTestCase(ShellMixin, testtools.TestCase):
                          'hw:mem_encryption=true', '--image-property',
                          'hw_firmware_type=uefi'])
         self.assertEqual((0, 'would be scheduled\n'), (status, out), err)
+
+
+class ExplainTestCase(OpenStackClientTestCase):
+    """``openstack sev explain``: a full cloud, through Nova's API."""
+
+    def setUp(self):
+        super().setUp()
+        self.start_host('sev1', slots=1)
+        self.start_host('sev2', slots=1)
+        self.boot(image='sev')
+        self.boot(image='sev')
+        self.server = self.boot(image='sev', expected_state='ERROR')
+
+    def test_full_cloud_exit_2(self):
+        status, out, err = self.openstack('sev', 'explain', self.server['id'],
+                                          '-f', 'json')
+        self.assertEqual(2, status, err)
+        self.assertEqual('refused: no free amd-sev slot: 2 hosts, 2 of 2 used',
+                         json.loads(out)['Answer'])
+
+    def test_as_sev_scheduler_prints_it(self):
+        status, out, err = self.openstack('sev', 'explain', self.server['id'])
+        self.assertEqual(2, status, err)
+        self.assertEqual((2, out), self.sev_scheduler(
+            'explain', self.server['id'], '--os-cloud', CLOUD)[:2])
+
+
+class AuditTestCase(OpenStackClientTestCase):
+    """``openstack sev audit``: an admin's forced host, no filter ran."""
+
+    def setUp(self):
+        super().setUp()
+        self.start_host('big', slots=2, ram_allocation_ratio=1.5)
+        body = self._build_server(
+            image_uuid=self.images['sev'], flavor_id=self.flavors['sev'],
+            networks='none', az='nova:big')
+        self.server = self._wait_for_state_change(
+            self.admin_api.post_server({'server': body}), 'ACTIVE')
+
+    def test_finding_exit_1(self):
+        status, out, err = self.openstack('sev', 'audit', '-f', 'json',
+                                          '-c', 'Server', '-c', 'Problem')
+        self.assertEqual(1, status, err)
+        self.assertEqual([{
+            'Server': self.server['id'],
+            'Problem': "its host's MEMORY_MB allocation ratio in Placement "
+                       "is 1.5"}], json.loads(out))
+
+    def test_as_sev_scheduler_prints_it(self):
+        status, out, err = self.openstack('sev', 'audit')
+        self.assertEqual(1, status, err)
+        self.assertEqual((1, out), self.sev_scheduler(
+            'audit', '--os-cloud', CLOUD)[:2])
