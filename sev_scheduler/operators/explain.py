@@ -85,6 +85,9 @@ class Asked:
     :ivar volumes: (volume ID, disk bus or None) besides the boot disk.
     :ivar ports: (port ID, vnic_type).
     :ivar rows: (field, value) saying where the request came from.
+    :ivar boot_volume: (volume ID, disk bus or None) of the boot volume.
+    :ivar unseen: what the request may hold that the APIs do not show
+        ('volume buses', 'ports'): a fit is only as far as they show.
     """
 
     flavor: dict
@@ -92,6 +95,8 @@ class Asked:
     volumes: list = dataclasses.field(default_factory=list)
     ports: list = dataclasses.field(default_factory=list)
     rows: list = dataclasses.field(default_factory=list)
+    boot_volume: tuple | None = None
+    unseen: list = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -190,30 +195,41 @@ def find_server(cloud, name_or_id):
     """The server with this ID or exact name, in any project."""
     query = ('uuid=%s' % name_or_id if uuidutils.is_uuid_like(name_or_id)
              else 'name=%s' % ('^%s$' % re.escape(name_or_id)))
-    servers = cloud.get('compute', '/servers/detail?all_tenants=1&' + query,
+    servers = cloud.get('compute', '/servers?all_tenants=1&' + query,
                         microversion=SERVER_MICROVERSION)['servers']
-    return _one([server for server in servers
-                 if name_or_id in (server['id'], server['name'])],
-                'server', name_or_id)
+    found = _one([server for server in servers
+                  if name_or_id in (server['id'], server['name'])],
+                 'server', name_or_id)
+    # A listing may leave the fault out (before Nova 2025.2).
+    return cloud.get('compute', '/servers/%s' % found['id'],
+                     microversion=SERVER_MICROVERSION)['server']
 
 
 def for_request(cloud, flavor, image, volume_buses=(), vnic_types=()):
     """Asked for a request not made yet, flavor and image by name or ID."""
     flavor = find_flavor(cloud, flavor)
     image = find_image(cloud, image)
-    return Asked(flavor=flavor, image=image,
-                 volumes=[(None, bus) for bus in volume_buses],
-                 ports=[(None, vnic) for vnic in vnic_types],
-                 rows=[('Flavor', '%s (%s)' % (flavor['name'], flavor['id'])),
-                       ('Image', '%s (%s)' % (image.get('name'),
-                                              image['id']))])
+    # IDs made up here, so that the output names the same ones throughout.
+    volumes = [(uuidutils.generate_uuid(), bus) for bus in volume_buses]
+    ports = [(uuidutils.generate_uuid(), vnic) for vnic in vnic_types]
+    rows = [('Flavor', '%s (%s)' % (flavor['name'], flavor['id'])),
+            ('Image', '%s (%s)' % (image.get('name'), image['id']))]
+    if volumes:
+        rows.append(('Volumes', ['%s (new): %s' % volume
+                                 for volume in volumes]))
+    if ports:
+        rows.append(('Ports', ['%s (new): %s' % port for port in ports]))
+    return Asked(flavor=flavor, image=image, volumes=volumes, ports=ports,
+                 rows=rows)
 
 
 def _server_volumes(cloud, server):
     """(volume ID, bus) of the server's volumes, and what cannot be seen."""
     attachments = cloud.get('compute', '/servers/%s/os-volume_attachments'
                             % server['id'])['volumeAttachments']
-    volumes = [(attachment['volumeId'], bus_of_device(attachment['device']))
+    # A volume of a server never placed has no device name yet.
+    volumes = [(attachment['volumeId'],
+                bus_of_device(attachment.get('device')))
                for attachment in attachments]
     unseen = [volume_id for volume_id, bus in volumes if bus is None]
     return volumes, unseen
@@ -251,29 +267,45 @@ def for_server(cloud, name_or_id):
         unseen.append("the boot volume's image properties (Cinder's "
                       "volume_image_metadata): not read")
         rows.append(('Image', 'none: boots from a volume'))
+    kinds = []
     try:
         volumes, no_bus = _server_volumes(cloud, server)
     except sev_cloud.CloudError as error:
         volumes, no_bus = [], []
         unseen.append('volumes: %s' % error)
+        kinds.append('volumes')
+    if volumes:
+        rows.append(('Volumes', ['%s: %s' % (volume_id,
+                                             bus or 'the bus Nova picks')
+                                 for volume_id, bus in volumes]))
     if no_bus:
         unseen.append('the disk bus of volume(s) %s: the API shows no '
                       'device name yet, read as the bus Nova picks'
                       % ', '.join(no_bus))
+        kinds.append('volume buses')
     try:
         ports = _server_ports(cloud, server)
     except sev_cloud.CloudError as error:
-        ports = []
+        ports = None
         unseen.append('ports: %s' % error)
-    else:
-        if not ports:
-            unseen.append('ports: none bound (Neutron binds ports on the '
-                          'host: those of a server never placed are not '
-                          'shown)')
+        kinds.append('ports')
+    if ports:
+        rows.append(('Ports', ['%s: %s' % port for port in ports]))
+    elif ports is not None and not server.get('OS-EXT-SRV-ATTR:host'):
+        unseen.append('ports: none bound (Neutron binds ports on the host: '
+                      'those of a server never placed are not shown)')
+        kinds.append('ports')
+    boot_volume = None
+    if image is None and volumes:
+        # The API does not say which volume is the boot volume.
+        boot_volume, volumes = volumes[0], volumes[1:]
+        unseen.append('which volume is the boot volume: %s, the first '
+                      'attached, is taken' % boot_volume[0])
     if unseen:
         rows.append(('Not seen', unseen))
-    return Asked(flavor=flavor, image=image, volumes=volumes, ports=ports,
-                 rows=rows)
+    return Asked(flavor=flavor, image=image, volumes=volumes,
+                 ports=ports or [], rows=rows, boot_volume=boot_volume,
+                 unseen=kinds)
 
 
 # Configuration.
@@ -321,7 +353,8 @@ def _pairs(mapping):
 def _build(asked):
     """The filter's Request, sized as the flavor is for Placement."""
     flavor = asked.flavor
-    boot_volume = None if asked.image is not None else (None, None)
+    boot_volume = None if asked.image is not None else (
+        asked.boot_volume or (None, None))
     request = requests.build(
         flavor.get('extra_specs') or {}, image_properties(asked.image),
         flavor_name=flavor.get('name') or flavor.get('original_name'),
@@ -341,12 +374,10 @@ def _build(asked):
 def _device_classes(resource_request):
     """{class: amount} of what the request asks that may be a device."""
     safe = set(conf.CONF.sev_scheduler.safe_resource_classes)
-    devices = collections.Counter()
-    for group in resource_request._rg_by_id.values():
-        for resource_class, amount in group.resources.items():
-            if mdev_vgpu.is_device(resource_class, safe):
-                devices[resource_class] += amount
-    return devices
+    merged = resource_request.merged_resources()
+    return {resource_class: amount
+            for resource_class, amount in sorted(merged.items())
+            if mdev_vgpu.is_device(resource_class, safe)}
 
 
 def _placement_answer(cloud, request):
@@ -389,7 +420,7 @@ def _service(hypervisor):
     return 'enabled'
 
 
-def _cap(service_host, all_aggregates):
+def host_cap(service_host, all_aggregates):
     """(the strictest cap, where from) as SEVFilter reads them."""
     host_state = host_manager.HostState(service_host, service_host, None)
     host_state.aggregates = [
@@ -436,7 +467,7 @@ def read_hosts(cloud, model):
         hypervisor = hypervisors.get(row.host)
         service_host = ((hypervisor or {}).get('service') or {}).get(
             'host', row.host)
-        cap, cap_source = _cap(service_host, all_aggregates)
+        cap, cap_source = host_cap(service_host, all_aggregates)
         hosts.append(Host(
             name=row.host, model=row.model, total=row.total, used=row.used,
             used_all=used_all[row.host],
@@ -543,13 +574,6 @@ def explain(cloud, asked, config_source):
     encryption = request.encryption
     rows += [('Encrypted', 'yes' if encryption.requested else 'no'),
              ('Model', encryption.model or '-')]
-    if asked.volumes:
-        rows.append(('Volumes', ['%s: %s' % (volume_id or '(new)',
-                                             bus or "the bus Nova picks")
-                                 for volume_id, bus in asked.volumes]))
-    if asked.ports:
-        rows.append(('Ports', ['%s: %s' % (port_id or '(new)', vnic)
-                               for port_id, vnic in asked.ports]))
     refusals = requests.refusals(request)
     options = conf.CONF.sev_scheduler
     if encryption.error:
@@ -581,4 +605,7 @@ def explain(cloud, asked, config_source):
                              options.isolate_sev_hosts)
     line, code = answer(model, refusals, hosts, devices,
                         options.isolate_sev_hosts)
+    if code == FITS and model is not None and asked.unseen:
+        line += ', as far as the API shows (not seen: %s)' % ', '.join(
+            asked.unseen)
     return Result(rows, refusals, placement, hosts, line, code)

@@ -1,0 +1,228 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The parts of ``explain`` that need no cloud: judging and answering."""
+
+import os
+
+import fixtures
+
+from nova import test
+
+from sev_scheduler import conf
+from sev_scheduler.operators import explain
+
+SEV = 'amd-sev'
+
+
+def _host(name='sev1', total=3, used=0, **kwargs):
+    kwargs.setdefault('used_all', used)
+    kwargs.setdefault('ram_ratio', 1.0)
+    kwargs.setdefault('service', 'enabled')
+    kwargs.setdefault('offered', True)
+    return explain.Host(name=name, model=SEV, total=total, used=used,
+                        **kwargs)
+
+
+def _judged(*hosts, locks_memory=True, isolate=False, model=SEV):
+    for host in hosts:
+        host.reasons = explain.judge(host, model, locks_memory, isolate)
+    return list(hosts)
+
+
+class JudgeTestCase(test.NoDBTestCase):
+
+    def _reasons(self, host, **kwargs):
+        return _judged(host, **kwargs)[0].reasons
+
+    def test_free_host_passes(self):
+        self.assertEqual([], self._reasons(_host()))
+
+    def test_full_host_fails(self):
+        self.assertEqual(['no free slot (3 of 3 used)'],
+                         self._reasons(_host(used=3, offered=False)))
+
+    def test_overcommitted_host_fails(self):
+        self.assertEqual(['RAM allocation ratio 1.5 in Placement: amd-sev '
+                          'guests lock their memory'],
+                         self._reasons(_host(ram_ratio=1.5)))
+
+    def test_unknown_ratio_fails(self):
+        # Not known to be safe, as in the filter.
+        self.assertEqual(1, len(self._reasons(_host(ram_ratio=None))))
+
+    def test_overcommit_for_model_not_locking_memory_passes(self):
+        self.assertEqual([], self._reasons(_host(ram_ratio=1.5),
+                                           locks_memory=False))
+
+    def test_cap_counts_every_model_fails(self):
+        host = _host(used=1, used_all=2, cap=2,
+                     cap_source='aggregate sev_max_guests')
+        self.assertEqual(['cap reached: 2 of 2 encrypted guests (aggregate '
+                          'sev_max_guests)'], self._reasons(host))
+
+    def test_under_cap_passes(self):
+        self.assertEqual([], self._reasons(_host(used=1, cap=2)))
+
+    def test_disabled_service_fails(self):
+        self.assertEqual(['nova-compute disabled (maintenance)'],
+                         self._reasons(_host(
+                             service='disabled (maintenance)')))
+
+    def test_missing_device_fails(self):
+        self.assertEqual(['no free VGPU'], self._reasons(_host(
+            offered=False, missing=['VGPU'])))
+
+    def test_not_offered_for_other_resources_fails(self):
+        self.assertEqual(1, len(self._reasons(_host(offered=False))))
+
+    def test_plain_request_on_isolated_host_fails(self):
+        self.assertEqual(
+            ['isolate_sev_hosts keeps guests without encryption off '
+             'SEV-capable hosts'],
+            self._reasons(_host(used=3), model=None, isolate=True))
+
+    def test_plain_request_passes_full_host(self):
+        self.assertEqual([], self._reasons(_host(used=3), model=None))
+
+
+class AnswerTestCase(test.NoDBTestCase):
+
+    def _answer(self, hosts, refusals=(), devices=(), model=SEV,
+                isolate=False):
+        return explain.answer(model, list(refusals), hosts, devices,
+                              isolate)
+
+    def test_full_cloud(self):
+        hosts = _judged(_host('sev1', used=3), _host('sev2', used=3))
+        self.assertEqual(
+            ('refused: no free amd-sev slot: 2 hosts, 6 of 6 used', 2),
+            self._answer(hosts))
+
+    def test_no_host_with_slots(self):
+        self.assertEqual(('refused: no host has amd-sev slots', 2),
+                         self._answer([]))
+
+    def test_no_host_has_device_and_slot(self):
+        hosts = _judged(_host(offered=False, missing=['VGPU']),
+                        _host('sev2', used=3, offered=False,
+                              missing=['VGPU']))
+        self.assertEqual(
+            ('refused: mdev vGPU and SEV: no host has both', 2),
+            self._answer(hosts, ['Memory encryption ...'], {'VGPU': 1}))
+
+    def test_host_with_both_gets_the_filters_verdict(self):
+        hosts = _judged(_host())
+        self.assertEqual(
+            ('refused: Memory encryption (amd-sev) cannot be used with '
+             'mdev vGPU', 2),
+            self._answer(hosts, ['Memory encryption (amd-sev) cannot be '
+                                 'used with mdev vGPU'], {'VGPU': 1}))
+
+    def test_other_device_class_named(self):
+        hosts = _judged(_host(offered=False, missing=['FPGA']))
+        self.assertEqual('refused: FPGA and SEV-ES: no host has both',
+                         self._answer(hosts, devices={'FPGA': 1},
+                                      model='amd-sev-es')[0])
+
+    def test_every_host_refused_names_each(self):
+        hosts = _judged(_host('sev1', ram_ratio=1.5),
+                        _host('sev2', service='disabled'))
+        self.assertEqual(
+            ('refused: sev1: RAM allocation ratio 1.5 in Placement: amd-sev '
+             'guests lock their memory; sev2: nova-compute disabled', 2),
+            self._answer(hosts))
+
+    def test_fits(self):
+        hosts = _judged(_host('sev1', used=3, offered=False), _host('sev2'),
+                        _host('sev3'))
+        self.assertEqual(('would fit on sev2, sev3', 0),
+                         self._answer(hosts))
+
+    def test_plain_request(self):
+        self.assertEqual(
+            ('not encrypted: SEVFilter does not refuse it', 0),
+            self._answer(_judged(_host(), model=None), model=None))
+
+    def test_plain_request_isolated(self):
+        self.assertEqual(
+            ('not encrypted: SEVFilter keeps it off the 1 SEV-capable '
+             'host(s) (isolate_sev_hosts)', 0),
+            self._answer(_judged(_host(), model=None, isolate=True),
+                         model=None, isolate=True))
+
+
+class ReadingTestCase(test.NoDBTestCase):
+
+    def test_image_properties_as_written(self):
+        image = {'id': 'x', 'name': 'sev', 'disk_format': 'raw',
+                 'visibility': 'public', 'min_ram': 0,
+                 'hw_mem_encryption': 'True', 'hw_cdrom_bus': 'ide'}
+        self.assertEqual({'hw_mem_encryption': 'True',
+                          'hw_cdrom_bus': 'ide'},
+                         explain.image_properties(image))
+
+    def test_no_image_no_properties(self):
+        self.assertEqual({}, explain.image_properties(None))
+
+    def test_bus_of_device(self):
+        self.assertEqual(
+            ['ide', 'virtio', 'scsi', 'fdc', None, None],
+            [explain.bus_of_device(device) for device in (
+                '/dev/hdb', 'vdc', '/dev/sda', 'fda', 'xyz', None)])
+
+    def test_aggregate_cap_replaces_option(self):
+        self.flags(max_guests_per_host=5, group='sev_scheduler')
+        aggregates = [{'name': 'a', 'hosts': ['sev1'],
+                       'metadata': {'sev_max_guests': '8'}},
+                      {'name': 'b', 'hosts': ['sev1'],
+                       'metadata': {'sev_max_guests': '0'}},
+                      {'name': 'c', 'hosts': ['sev2'],
+                       'metadata': {'sev_max_guests': '1'}}]
+        self.assertEqual((8, 'aggregate sev_max_guests'),
+                         explain.host_cap('sev1', aggregates))
+        self.assertEqual((5, '[sev_scheduler] max_guests_per_host'),
+                         explain.host_cap('sev3', aggregates))
+
+    def test_no_cap(self):
+        self.assertEqual((0, None), explain.host_cap('sev1', []))
+
+
+class ConfigureTestCase(test.NoDBTestCase):
+
+    def _nova_conf(self, text):
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                            'nova.conf')
+        with open(path, 'w') as conf_file:
+            conf_file.write(text)
+        return path
+
+    def test_scheduler_options_read(self):
+        path = self._nova_conf('[sev_scheduler]\nmax_guests_per_host = 3\n'
+                               'checks = mdev_vgpu\n')
+        explain.configure([path])
+        self.assertEqual(3, conf.CONF.sev_scheduler.max_guests_per_host)
+        self.assertEqual(
+            '%s: checks=mdev_vgpu, safe_resource_classes=(none), '
+            'allow_memory_overcommit=False, max_guests_per_host=3, '
+            'isolate_sev_hosts=False' % path,
+            explain.configuration(path))
+
+    def test_bad_value_fails(self):
+        path = self._nova_conf('[sev_scheduler]\nmax_guests_per_host = -1\n')
+        error = self.assertRaises(explain.ExplainError, explain.configure,
+                                  [path])
+        self.assertIn('max_guests_per_host', str(error))
+
+    def test_missing_file_fails(self):
+        self.assertRaises(explain.ExplainError, explain.configure,
+                          ['/nonexistent/nova.conf'])
