@@ -211,8 +211,6 @@ class _Auditor:
             except sev_cloud.CloudError as error:
                 if ' 404 ' not in str(error):
                     raise
-                LOG.warning('Image %s is gone from Glance: its servers are '
-                            'judged by their flavors alone', image_id)
                 image = None
             self.images[image_id] = image and (image.get('name') or image_id,
                                                image_properties(image))
@@ -220,9 +218,14 @@ class _Auditor:
 
     def request(self, server, volumes=(), boot_volume=None):
         flavor = server['flavor']
-        image = server.get('image') or {}
-        name, properties = (image and self.image(image['id'])) or (
-            'none', {})
+        name, properties = 'none', {}
+        if server.get('image'):
+            image = self.image(server['image']['id'])
+            if image is None:
+                # Its encryption and buses may have come from the image.
+                raise ValueError('its image %s is gone from Glance'
+                                 % server['image']['id'])
+            name, properties = image
         return requests.build(
             flavor.get('extra_specs') or {}, properties,
             flavor_name=flavor.get('original_name') or 'flavor',

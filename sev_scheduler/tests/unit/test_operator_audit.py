@@ -1,0 +1,207 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""operators.audit's own parts: paging, migrations, buses, nova.conf.
+
+The scenarios against the real services are in
+tests/functional/test_audit.py.
+"""
+
+import fixtures
+from oslo_config import fixture as config_fixture
+from oslo_utils.fixture import uuidsentinel as uuids
+import testtools
+
+from sev_scheduler import compat
+from sev_scheduler import conf
+from sev_scheduler.operators import audit
+from sev_scheduler.tests.unit import canned_cloud
+from sev_scheduler.tests.unit.cmd import base
+
+SLOT = 'MEM_ENCRYPTION_CONTEXT'
+SEV_IMAGE = {'id': uuids.sev_image, 'name': 'sev', 'status': 'active',
+             'disk_format': 'qcow2', 'min_ram': 0, 'visibility': 'public',
+             'hw_firmware_type': 'uefi', 'hw_machine_type': 'q35',
+             'hw_mem_encryption': 'true'}
+
+
+def _server(uuid, image, extra_specs=None):
+    return {'id': uuid, 'name': 'vm', 'image': {'id': image},
+            'flavor': {'original_name': 'small',
+                       'extra_specs': extra_specs or {}},
+            'OS-EXT-SRV-ATTR:host': 'sev1',
+            'OS-EXT-SRV-ATTR:hypervisor_hostname': 'sev1',
+            'os-extended-volumes:volumes_attached': []}
+
+
+def _page(marker, *servers, more=True):
+    url = '/servers/detail?all_tenants=1&limit=2'
+    if marker:
+        url += '&marker=%s' % marker
+    links = [{'rel': 'next', 'href': 'http://nova/next'}] if more else []
+    return ('compute', url), {'servers': list(servers),
+                              'servers_links': links}
+
+
+class AuditRunTestCase(testtools.TestCase):
+    """One cloud: a child slot provider and a root with the trait too."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(config_fixture.Config(conf.CONF))
+        sev_trait = compat.KNOWN_MODEL_TRAITS[compat.AMD_SEV]
+        bodies = {
+            ('placement', '/resource_providers?required=%s' % trait): {
+                'resource_providers': []}
+            for trait in compat.KNOWN_MODEL_TRAITS.values()}
+        bodies[('placement', '/resource_providers?required=%s'
+                % sev_trait)] = {'resource_providers': [
+                    {'uuid': uuids.root, 'root_provider_uuid': uuids.root,
+                     'name': 'sev1'},
+                    {'uuid': uuids.child, 'root_provider_uuid': uuids.root,
+                     'name': 'sev1_amd_sev'}]}
+        held = {'resources': {SLOT: 1}}
+        bodies.update({
+            ('placement', '/resource_providers/%s/allocations'
+             % uuids.child): {'allocations': {
+                 uuids.plain: held, uuids.migration: held,
+                 uuids.orphan: held}},
+            ('placement', '/allocations/%s' % uuids.migration): {
+                'allocations': {}, 'consumer_type': 'MIGRATION'},
+            ('placement', '/allocations/%s' % uuids.orphan): {
+                'allocations': {}, 'consumer_type': 'INSTANCE'},
+            ('placement', '/resource_providers?name=sev1'): {
+                'resource_providers': [{'uuid': uuids.root,
+                                        'root_provider_uuid': uuids.root}]},
+            ('placement', '/resource_providers/%s/inventories'
+             % uuids.root): {'inventories': {'MEMORY_MB': {
+                 'total': 16384, 'reserved': 512,
+                 'allocation_ratio': 1.0}}},
+            ('image', '/v2/images/%s' % uuids.plain_image): {
+                'id': uuids.plain_image, 'name': 'plain'},
+            ('image', '/v2/images/%s' % uuids.sev_image): SEV_IMAGE,
+        })
+        bodies.update([
+            _page(None, _server(uuids.plain, uuids.plain_image),
+                  _server(uuids.sev, uuids.sev_image)),
+            _page(uuids.sev, _server(uuids.gone, uuids.gone_image)),
+            _page(uuids.gone, more=False),
+        ])
+        self.cloud = canned_cloud.CannedCloud(bodies)
+        self.logger = self.useFixture(fixtures.FakeLogger())
+
+    def test_findings_across_pages(self):
+        findings = audit.run(self.cloud, page_size=2)
+        self.assertEqual(sorted([
+            (uuids.orphan, audit.ORPHAN_SLOT),
+            (uuids.plain, audit.LEAKED_SLOT),
+            (uuids.sev, audit.NO_SLOT)]),
+            [(finding.server, finding.kind) for finding in findings])
+
+    def test_migration_holding_source_slot_not_a_finding(self):
+        findings = audit.run(self.cloud, page_size=2)
+        self.assertNotIn(uuids.migration,
+                         [finding.server for finding in findings])
+
+    def test_root_with_child_slot_providers_not_read(self):
+        audit.run(self.cloud, page_size=2)
+        self.assertNotIn(('placement', '/resource_providers/%s/allocations'
+                          % uuids.root), self.cloud.urls)
+
+    def test_server_whose_image_is_gone_skipped_with_warning(self):
+        findings = audit.run(self.cloud, page_size=2)
+        self.assertNotIn(uuids.gone,
+                         [finding.server for finding in findings])
+        self.assertIn('Server %s cannot be judged: its image %s is gone '
+                      'from Glance' % (uuids.gone, uuids.gone_image),
+                      self.logger.output)
+
+    def test_orphan_action_names_consumer(self):
+        orphan, = [finding for finding in audit.run(self.cloud, page_size=2)
+                   if finding.kind == audit.ORPHAN_SLOT]
+        self.assertEqual(
+            'a leaked allocation, for instance of a deleted server: '
+            'openstack resource provider allocation delete %s'
+            % uuids.orphan, orphan.action)
+
+
+class VolumeBusTestCase(testtools.TestCase):
+
+    def test_device_names_tell_bus(self):
+        self.assertEqual(
+            ['virtio', 'ide', 'fdc', None, None, None],
+            [audit.volume_bus(name) for name in (
+                '/dev/vdb', '/dev/hdb', '/dev/fda', '/dev/sdb', None,
+                '/dev/xyz')])
+
+
+class ImagePropertiesTestCase(testtools.TestCase):
+
+    def test_core_attributes_dropped(self):
+        self.assertEqual(
+            {'hw_firmware_type': 'uefi', 'hw_machine_type': 'q35',
+             'hw_mem_encryption': 'true'},
+            audit.image_properties(SEV_IMAGE))
+
+
+class UseNovaConfTestCase(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(config_fixture.Config(conf.CONF))
+        self.directory = self.useFixture(fixtures.TempDir()).path
+
+    def _write(self, text):
+        path = self.directory + '/nova.conf'
+        with open(path, 'w') as nova_conf:
+            nova_conf.write(text)
+        return path
+
+    def test_options_become_this_process_options(self):
+        audit.use_nova_conf([self._write(
+            '[sev_scheduler]\nallow_memory_overcommit = true\n'
+            'checks = ide_devices\n')])
+        self.assertTrue(conf.CONF.sev_scheduler.allow_memory_overcommit)
+        self.assertEqual(['ide_devices'], conf.CONF.sev_scheduler.checks)
+
+    def test_bad_value_named(self):
+        path = self._write('[sev_scheduler]\nmax_guests_per_host = lots\n')
+        error = self.assertRaises(ValueError, audit.use_nova_conf, [path])
+        self.assertIn('cannot read [sev_scheduler] of %s' % path, str(error))
+        self.assertIn('max_guests_per_host', str(error))
+
+
+class AuditCommandTestCase(base.CommandTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(config_fixture.Config(conf.CONF))
+        # An endpoint nothing listens on.
+        path = self.write_file('clouds.yaml', (
+            'clouds:\n  down:\n    auth_type: admin_token\n    auth:\n'
+            '      endpoint: http://127.0.0.1:9\n      token: admin\n'))
+        self.useFixture(fixtures.EnvironmentVariable(
+            'OS_CLIENT_CONFIG_FILE', path))
+
+    def test_unreachable_cloud_exit_3(self):
+        status, out, err = self.run_command('audit', '--os-cloud', 'down')
+        self.assertEqual((3, ''), (status, out))
+        self.assertIn('Could not read the cloud: cannot reach Placement',
+                      err)
+
+    def test_unreadable_nova_conf_exit_2(self):
+        path = self.write_file('nova.conf', '[sev_scheduler]\nchecks = ,\n'
+                               'max_guests_per_host = -1\n')
+        status, out, err = self.run_command('audit', '--os-cloud', 'down',
+                                            '--nova-conf', path)
+        self.assertEqual(2, status)
+        self.assertIn('cannot read [sev_scheduler] of %s' % path, err)
