@@ -106,7 +106,7 @@ class Explain(base.CloudCommand, show.ShowOne):
             explain.configure(parsed_args.nova_conf)
             source = ', '.join(parsed_args.nova_conf)
         else:
-            source = 'no --nova-conf, this process'
+            source = 'no --nova-conf'
         cloud = self.cloud(parsed_args)
         result = explain.explain(cloud, self._asked(cloud, parsed_args),
                                  source)

@@ -335,13 +335,13 @@ def configure(paths):
 def configuration(source):
     """What ``[sev_scheduler]`` says, for the output."""
     options = conf.CONF.sev_scheduler
-    shown = []
+    shown = [source]
     for name in OPTIONS:
         value = getattr(options, name)
         if isinstance(value, list):
             value = ','.join(value) or '(none)'
         shown.append('%s=%s' % (name, value))
-    return '%s: %s' % (source, ', '.join(shown))
+    return shown
 
 
 # Judging.
@@ -548,9 +548,13 @@ def answer(model, refusals, hosts, devices=(), isolate=False):
     fitting = [host.name for host in hosts if host.fits]
     if fitting:
         return 'would fit on %s' % ', '.join(fitting), FITS
-    return 'refused: %s' % '; '.join(
-        '%s: %s' % (host.name, ', '.join(host.reasons)) for host in hosts
-    ), REFUSED
+    # Full hosts are counted, the others named: those are the surprise.
+    named = ['%s: %s' % (host.name, ', '.join(host.reasons))
+             for host in hosts if host.free]
+    full = len(hosts) - len(named)
+    if full:
+        named.append('%d full host%s' % (full, 's' if full > 1 else ''))
+    return 'refused: %s' % '; '.join(named), REFUSED
 
 
 def explain(cloud, asked, config_source):

@@ -142,6 +142,14 @@ class AnswerTestCase(test.NoDBTestCase):
              'guests lock their memory; sev2: nova-compute disabled', 2),
             self._answer(hosts))
 
+    def test_full_hosts_counted_others_named(self):
+        hosts = _judged(_host('sev1', used=3), _host('sev2', used=3),
+                        _host('sev3', ram_ratio=2.0))
+        self.assertEqual(
+            ('refused: sev3: RAM allocation ratio 2.0 in Placement: amd-sev '
+             'guests lock their memory; 2 full hosts', 2),
+            self._answer(hosts))
+
     def test_fits(self):
         hosts = _judged(_host('sev1', used=3, offered=False), _host('sev2'),
                         _host('sev3'))
@@ -212,9 +220,9 @@ class ConfigureTestCase(test.NoDBTestCase):
         explain.configure([path])
         self.assertEqual(3, conf.CONF.sev_scheduler.max_guests_per_host)
         self.assertEqual(
-            '%s: checks=mdev_vgpu, safe_resource_classes=(none), '
-            'allow_memory_overcommit=False, max_guests_per_host=3, '
-            'isolate_sev_hosts=False' % path,
+            [path, 'checks=mdev_vgpu', 'safe_resource_classes=(none)',
+             'allow_memory_overcommit=False', 'max_guests_per_host=3',
+             'isolate_sev_hosts=False'],
             explain.configuration(path))
 
     def test_bad_value_fails(self):
