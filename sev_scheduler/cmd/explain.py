@@ -12,6 +12,8 @@
 
 """``sev-scheduler explain``: why a server did not boot, or would not."""
 
+import sys
+
 from cliff import show
 
 from nova.network import model as network_model
@@ -84,24 +86,38 @@ class Explain(base.CloudCommand, show.ShowOne):
             help="read [sev_scheduler] from the scheduler's nova.conf "
                  '(repeatable, later files win); option defaults otherwise')
         self.add_cloud_arguments(parser)
+
+        def usage_error(message):
+            # Exit status 2 means "would not fit": bad input is 1.
+            parser.print_usage(sys.stderr)
+            parser.exit(explain.BAD_INPUT, '%s: error: %s\n'
+                        % (parser.prog, message))
+
+        parser.error = usage_error
         return parser
 
-    def _asked(self, cloud, parsed_args):
+    @staticmethod
+    def _check_arguments(parsed_args):
         if parsed_args.server:
             if (parsed_args.flavor or parsed_args.image or
                     parsed_args.volume_bus or parsed_args.port_vnic_type):
                 raise explain.ExplainError(
                     'give either SERVER or --flavor and --image, not both')
-            return explain.for_server(cloud, parsed_args.server)
-        if not (parsed_args.flavor and parsed_args.image):
+        elif not (parsed_args.flavor and parsed_args.image):
             raise explain.ExplainError(
                 'give SERVER, or --flavor and --image for a request not '
                 'made yet')
+
+    @staticmethod
+    def _asked(cloud, parsed_args):
+        if parsed_args.server:
+            return explain.for_server(cloud, parsed_args.server)
         return explain.for_request(
             cloud, parsed_args.flavor, parsed_args.image,
             parsed_args.volume_bus, parsed_args.port_vnic_type)
 
     def take_action(self, parsed_args):
+        self._check_arguments(parsed_args)
         if parsed_args.nova_conf:
             explain.configure(parsed_args.nova_conf)
             source = ', '.join(parsed_args.nova_conf)

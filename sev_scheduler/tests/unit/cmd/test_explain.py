@@ -1,0 +1,60 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""``sev-scheduler explain``: bad input exits 1, never 2 ("would not fit").
+
+What it answers is tested against the in-process cloud, in
+``tests/functional/test_explain.py``.
+"""
+
+import fixtures
+
+from sev_scheduler.tests.unit.cmd import base
+
+
+class ExplainInputTestCase(base.CommandTestCase):
+
+    def setUp(self):
+        super().setUp()
+        # No clouds.yaml of the machine's.
+        self.useFixture(fixtures.EnvironmentVariable(
+            'OS_CLIENT_CONFIG_FILE',
+            self.write_file('clouds.yaml', 'clouds: {}\n')))
+
+    def _bad_input(self, *argv):
+        status, out, err = self.run_command('explain', *argv)
+        self.assertEqual((1, ''), (status, out))
+        return err
+
+    def test_unknown_volume_bus(self):
+        self.assertIn("invalid choice: 'floppy'", self._bad_input(
+            '--flavor', 'f', '--image', 'i', '--volume-bus', 'floppy'))
+
+    def test_unknown_option(self):
+        self.assertIn('unrecognized arguments: --nope',
+                      self._bad_input('srv', '--nope'))
+
+    def test_nothing_to_explain(self):
+        self.assertIn('give SERVER, or --flavor and --image',
+                      self._bad_input('--flavor', 'f'))
+
+    def test_server_and_flavor(self):
+        self.assertIn('not both', self._bad_input('srv', '--flavor', 'f'))
+
+    def test_bad_nova_conf_value(self):
+        conf = self.write_file(
+            'nova.conf', '[sev_scheduler]\nisolate_sev_hosts = maybe\n')
+        self.assertIn('isolate_sev_hosts', self._bad_input(
+            'srv', '--nova-conf', conf))
+
+    def test_unknown_cloud(self):
+        self.assertIn('nope', self._bad_input('srv', '--os-cloud', 'nope'))
