@@ -18,8 +18,8 @@ looks) with Nova's own option definitions and ours, and asks the same
 code nova-scheduler runs when it starts: Nova's filter and weigher
 loaders, and the options' validation SEVFilter does. One method per
 check; each result says the fix. The exit status is the worst result:
-0 success, 1 warning, 2 failure (255: the configuration could not be
-read at all).
+0 success, 1 warning, 2 failure (255: no configuration could be
+read).
 """
 
 import glob
@@ -41,6 +41,10 @@ from sev_scheduler import conf as sev_conf
 SUCCESS = upgradecheck.Code.SUCCESS
 WARNING = upgradecheck.Code.WARNING
 FAILURE = upgradecheck.Code.FAILURE
+
+#: The exit status when no configuration could be read, as
+#: oslo.upgradecheck's for an error: never taken for a check's result.
+NOTHING_READ = 255
 
 FILTER = 'sev_scheduler.filters.SEVFilter'
 WEIGHER = 'sev_scheduler.weighers.SEVWeigher'
@@ -117,6 +121,15 @@ class Checks(upgradecheck.UpgradeCommands):
     def __init__(self, conf):
         super().__init__()
         self.conf = conf
+
+    def check(self):
+        # Without a file every check would judge Nova's defaults.
+        if not self._config_files():
+            print('sev-scheduler-status: no nova.conf found where Nova '
+                  'looks for it (~/.nova, ~, /etc/nova, /etc): give '
+                  '--config-file', file=sys.stderr)
+            return NOTHING_READ
+        return super().check()
 
     def _filter_loaded(self):
         """(SEVFilter is among the available filters, broken entries)."""
@@ -288,7 +301,7 @@ def main(argv=None):
     except cfg.Error as error:
         # A missing or unparsable file: nothing was checked.
         print('sev-scheduler-status: %s' % error, file=sys.stderr)
-        return 255
+        return NOTHING_READ
 
 
 if __name__ == '__main__':

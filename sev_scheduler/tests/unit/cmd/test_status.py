@@ -139,6 +139,26 @@ class ConfiguredTestCase(StatusTestCase):
         self.assertIn('none.conf', err)
 
 
+class NoConfigTestCase(StatusTestCase):
+
+    def setUp(self):
+        super().setUp()
+        for path in ('/etc/nova/nova.conf', '/etc/nova.conf'):
+            if os.path.exists(path):
+                self.skipTest('%s exists: Nova reads it' % path)
+        self.useFixture(fixtures.EnvironmentVariable('HOME', self.dir))
+
+    def test_no_nova_conf_found_255(self):
+        code, out, err = self.run_status('upgrade', 'check')
+        self.assertEqual((255, ''), (code, out))
+        self.assertIn('no nova.conf found where Nova looks for it', err)
+
+    def test_found_in_home_read(self):
+        os.mkdir(os.path.join(self.dir, '.nova'))
+        self.nova_conf(CONFIGURED, name='.nova/nova.conf')
+        self.assertEqual(0, self.run_status('upgrade', 'check')[0])
+
+
 class FilterTestCase(StatusTestCase):
 
     def test_not_available_not_enabled_warns(self):
