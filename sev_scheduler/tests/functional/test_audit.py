@@ -131,6 +131,23 @@ class AuditTestCase(AuditTestBase):
             'holds an amd-sev slot on sev1 but does not ask for memory '
             'encryption')]), self.findings())
 
+    @base.needs_model(compat.AMD_SEV_ES)
+    def test_sev_es_server_holding_its_slot_clean(self):
+        self.start_host('es1', slots=1, es_slots=2)
+        self.boot(image='sev_es')
+        self.assertEqual((0, []), self.findings())
+
+    @base.needs_model(compat.AMD_SEV_ES)
+    def test_rebuild_same_image_edited_to_other_model_no_slot(self):
+        self.create_image('edited', base.SEV_IMAGE)
+        server = self.boot(image='edited')
+        self.edit_image('edited', hw_mem_encryption_model='amd-sev-es')
+        self.rebuild_same_image(server, 'edited')
+        self.assertEqual((1, [(
+            server['id'], 'sev1', compat.AMD_SEV_ES, audit.NO_SLOT,
+            'asks for memory encryption (amd-sev-es) but holds no '
+            'amd-sev-es slot (it holds amd-sev)')]), self.findings())
+
     def test_forced_host_overcommits_memory(self):
         self.start_host('big', slots=2, ram_allocation_ratio=1.5)
         server = self.boot_forced('big')
