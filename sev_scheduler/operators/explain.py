@@ -26,6 +26,7 @@ line a support engineer can paste.
 import collections
 import dataclasses
 import re
+import urllib.parse
 
 from oslo_config import cfg
 from oslo_utils import uuidutils
@@ -135,7 +136,8 @@ class Host:
 class Result:
     rows: list
     verdict: list
-    placement: str
+    #: Nova's Placement query and what it offers, or why not asked
+    placement: list
     hosts: list
     answer: str
     exit_code: int
@@ -381,7 +383,7 @@ def _device_classes(resource_request):
 
 
 def _placement_answer(cloud, request):
-    """(roots Nova's query offers, {device class: roots with it free}).
+    """(the query, roots it offers, {device class: roots with it free}).
 
     Nova's own translation of the request; the request filters it adds
     (disabled computes, availability zones...) are left out, so that a
@@ -389,9 +391,9 @@ def _placement_answer(cloud, request):
     """
     resource_request = scheduler_utils.ResourceRequest.from_request_spec(
         request.spec)
-    summaries = cloud.get(
-        'placement', '/allocation_candidates?%s'
-        % resource_request.to_querystring())['provider_summaries']
+    query = ('/allocation_candidates?%s'
+             % urllib.parse.unquote(resource_request.to_querystring()))
+    summaries = cloud.get('placement', query)['provider_summaries']
     offered = {summary['root_provider_uuid']
                for summary in summaries.values()}
     devices = {}
@@ -400,7 +402,7 @@ def _placement_answer(cloud, request):
                               '%s:%d' % (resource_class, amount))
         devices[resource_class] = {provider['root_provider_uuid'] for
                                    provider in providers['resource_providers']}
-    return offered, devices
+    return query, offered, devices
 
 
 def _hypervisors(cloud):
@@ -573,7 +575,7 @@ def explain(cloud, asked, config_source):
     except ValueError as error:
         # Nova's API refuses such an image: no scheduler ever sees it.
         reason = str(error)
-        return Result(rows, [reason], 'not asked', [],
+        return Result(rows, [reason], ['not asked'], [],
                       'refused: %s' % reason, REFUSED)
     encryption = request.encryption
     rows += [('Encrypted', 'yes' if encryption.requested else 'no'),
@@ -581,26 +583,27 @@ def explain(cloud, asked, config_source):
     refusals = requests.refusals(request)
     options = conf.CONF.sev_scheduler
     if encryption.error:
-        return Result(rows, refusals, 'not asked', [],
+        return Result(rows, refusals, ['not asked'], [],
                       'refused: %s' % refusals[0], REFUSED)
     model = encryption.model
     hosts, roots = read_hosts(cloud, model)
-    placement = 'not asked: no encryption requested'
+    placement = ['not asked: no encryption requested']
     devices = {}
     if model is not None:
         try:
-            offered, devices = _placement_answer(cloud, request)
+            query, offered, devices = _placement_answer(cloud, request)
         except exception.NovaException as error:
             reason = error.format_message()
-            return Result(rows, refusals + [reason], 'not asked', hosts,
+            return Result(rows, refusals + [reason], ['not asked'], hosts,
                           'refused: %s' % reason, REFUSED)
         for host in hosts:
             root = roots[host.name]
             host.offered = root in offered
             host.missing = [resource_class for resource_class, trees
                             in devices.items() if root not in trees]
-        placement = ('Nova\'s query offers %d of these hosts'
-                     % sum(bool(host.offered) for host in hosts))
+        placement = ['GET %s' % query,
+                     'offers %d of these hosts'
+                     % sum(bool(host.offered) for host in hosts)]
     locks_memory = bool(encryption.config and
                         encryption.config.needs_locked_memory and
                         not options.allow_memory_overcommit)

@@ -93,6 +93,9 @@ class FullCloudTestCase(ExplainTestBase):
         shown = self.assert_answer(FULL, 2, self.server['id'])
         self.assertEqual('No valid host was found. ', shown['Fault'])
         self.assertEqual(['no request-level refusal'], shown['Verdict'])
+        query, offered = shown['Placement']
+        self.assertIn('MEM_ENCRYPTION_CONTEXT:1', query)
+        self.assertEqual('offers 0 of these hosts', offered)
         self.assertEqual(
             [{'host': host, 'model': 'amd-sev', 'total': 3, 'used': 3,
               'free': 0, 'ram_ratio': 1.0, 'cap': 'none',
