@@ -188,15 +188,18 @@ def find_image(cloud, name_or_id):
             return cloud.get('image', '/v2/images/%s' % name_or_id)
         except sev_cloud.CloudError as error:
             raise ExplainError('image %s: %s' % (name_or_id, error)) from None
-    images = cloud.get('image', '/v2/images?name=%s' % name_or_id)
+    images = cloud.get('image', '/v2/images?' + urllib.parse.urlencode(
+        {'name': name_or_id}))
     return _one([image for image in images['images']
                  if image.get('name') == name_or_id], 'image', name_or_id)
 
 
 def find_server(cloud, name_or_id):
     """The server with this ID or exact name, in any project."""
-    query = ('uuid=%s' % name_or_id if uuidutils.is_uuid_like(name_or_id)
-             else 'name=%s' % ('^%s$' % re.escape(name_or_id)))
+    # Nova matches a name as a regular expression.
+    query = urllib.parse.urlencode(
+        {'uuid': name_or_id} if uuidutils.is_uuid_like(name_or_id)
+        else {'name': '^%s$' % re.escape(name_or_id)})
     servers = cloud.get('compute', '/servers?all_tenants=1&' + query,
                         microversion=SERVER_MICROVERSION)['servers']
     found = _one([server for server in servers
@@ -526,9 +529,10 @@ def answer(model, refusals, hosts, devices=(), isolate=False):
     """
     if model is None and not refusals:
         if isolate and hosts:
+            # A host has a row per model.
             return ('not encrypted: SEVFilter keeps it off the %d '
                     'SEV-capable host(s) (isolate_sev_hosts)'
-                    % len(hosts), FITS)
+                    % len({host.name for host in hosts}), FITS)
         return 'not encrypted: SEVFilter does not refuse it', FITS
     if model is None:
         return 'refused: %s' % refusals[0], REFUSED

@@ -161,6 +161,15 @@ class AnswerTestCase(test.NoDBTestCase):
             ('not encrypted: SEVFilter does not refuse it', 0),
             self._answer(_judged(_host(), model=None), model=None))
 
+    def test_plain_request_isolated_counts_hosts_not_models(self):
+        es = _host()
+        es.model = 'amd-sev-es'
+        self.assertEqual(
+            'not encrypted: SEVFilter keeps it off the 1 SEV-capable '
+            'host(s) (isolate_sev_hosts)',
+            self._answer(_judged(_host(), es, model=None, isolate=True),
+                         model=None, isolate=True)[0])
+
     def test_plain_request_isolated(self):
         self.assertEqual(
             ('not encrypted: SEVFilter keeps it off the 1 SEV-capable '
