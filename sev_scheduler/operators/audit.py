@@ -21,7 +21,8 @@ no filter: this is where they show.
 Calls, whatever the number of servers: the server listing (one per page),
 one trait listing per AMD model and one allocation listing per slot
 provider (Placement), one image per distinct image (Glance); then, only
-where needed, the volume attachments of an encrypted server with volumes,
+where needed, the volume attachments of an encrypted server with volumes
+or of a server booted from a volume (and its boot volume, from Cinder),
 the memory inventory of each host running an encrypted guest (and its
 provider's name lookup when the guest holds no slot there), and the
 consumer of a slot that no server holds.
@@ -216,9 +217,27 @@ class _Auditor:
                                                image_properties(image))
         return self.images[image_id]
 
+    def volume_image(self, boot_volume):
+        """(name, properties) of the image a boot volume was made from.
+
+        Cinder keeps the image's properties as written; Nova reads them
+        from there for a server booted from a volume.
+        """
+        if boot_volume is None:
+            raise ValueError('Nova shows no attachment at its root device')
+        try:
+            volume = self.cloud.get('volume', '/volumes/%s'
+                                    % boot_volume[0])['volume']
+        except sev_cloud.CloudError as error:
+            # Without them its encryption cannot be read: skipped.
+            raise ValueError('it boots from volume %s, whose image '
+                             'properties Cinder could not give: %s'
+                             % (boot_volume[0], error)) from None
+        return ('volume %s' % boot_volume[0], image_properties(
+            volume.get('volume_image_metadata') or {}))
+
     def request(self, server, volumes=(), boot_volume=None):
         flavor = server['flavor']
-        name, properties = 'none', {}
         if server.get('image'):
             image = self.image(server['image']['id'])
             if image is None:
@@ -226,6 +245,8 @@ class _Auditor:
                 raise ValueError('its image %s is gone from Glance'
                                  % server['image']['id'])
             name, properties = image
+        else:
+            name, properties = self.volume_image(boot_volume)
         return requests.build(
             flavor.get('extra_specs') or {}, properties,
             flavor_name=flavor.get('original_name') or 'flavor',
@@ -274,12 +295,15 @@ def _finding(server, model, kind, problem):
 
 def _judge(auditor, server, held):
     """The findings of one server; held: the SlotProviders it holds."""
-    request = auditor.request(server)
-    encryption = request.encryption
-    if (encryption.requested and
-            server.get('os-extended-volumes:volumes_attached')):
+    if not server.get('image'):
+        # Booted from a volume: its image is the boot volume's.
         request = auditor.request(server, *auditor.volumes(server))
-        encryption = request.encryption
+    else:
+        request = auditor.request(server)
+        if (request.encryption.requested and
+                server.get('os-extended-volumes:volumes_attached')):
+            request = auditor.request(server, *auditor.volumes(server))
+    encryption = request.encryption
     model = encryption.model
     findings = []
     if not encryption.requested:

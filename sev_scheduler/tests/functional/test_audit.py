@@ -51,7 +51,8 @@ class AuditTestBase(cloud.OperatorTestBase):
                 return test.audit_cloud
 
         stdout, stderr = io.StringIO(), io.StringIO()
-        self.useFixture(fixtures.FakeLogger(level=logging.DEBUG))
+        self.audit_log = self.useFixture(
+            fixtures.FakeLogger(level=logging.DEBUG))
         with contextlib.redirect_stdout(stdout), \
                 contextlib.redirect_stderr(stderr):
             app = main.SEVSchedulerApp()
@@ -147,6 +148,25 @@ class AuditTestCase(AuditTestBase):
             server['id'], 'sev1', compat.AMD_SEV_ES, audit.NO_SLOT,
             'asks for memory encryption (amd-sev-es) but holds no '
             'amd-sev-es slot (it holds amd-sev)')]), self.findings())
+
+    def test_boot_from_volume_without_cinder_skipped(self):
+        # The harness has no Cinder API: the boot volume's image
+        # properties cannot be read, and the server is not judged.
+        body = self._build_server(image_uuid='',
+                                  flavor_id=self.flavors['plain'],
+                                  networks='none')
+        body['block_device_mapping_v2'] = [{
+            'boot_index': 0, 'source_type': 'volume',
+            'destination_type': 'volume',
+            'uuid': nova_fixtures.CinderFixture.IMAGE_BACKED_VOL}]
+        server = self._wait_for_state_change(
+            self.api.post_server({'server': body}), 'ACTIVE')
+        self.assertEqual((0, []), self.findings())
+        self.assertIn(
+            'Server %s cannot be judged: it boots from volume %s, whose '
+            'image properties Cinder could not give: cannot reach Cinder'
+            % (server['id'], nova_fixtures.CinderFixture.IMAGE_BACKED_VOL),
+            self.audit_log.output)
 
     def test_forced_host_overcommits_memory(self):
         self.start_host('big', slots=2, ram_allocation_ratio=1.5)

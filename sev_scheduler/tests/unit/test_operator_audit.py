@@ -205,3 +205,47 @@ class AuditCommandTestCase(base.CommandTestCase):
                                             '--nova-conf', path)
         self.assertEqual(2, status)
         self.assertIn('cannot read [sev_scheduler] of %s' % path, err)
+
+
+class BootFromVolumeTestCase(testtools.TestCase):
+    """A server booted from a volume: its image is the volume's, in Cinder."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(config_fixture.Config(conf.CONF))
+        server = dict(_server(uuids.bfv, None), image='',
+                      **{'OS-EXT-SRV-ATTR:root_device_name': '/dev/vda',
+                         'os-extended-volumes:volumes_attached': [
+                             {'id': uuids.root_volume}]})
+        self.bodies = {
+            ('placement', '/resource_providers?required=%s' % trait): {
+                'resource_providers': []}
+            for trait in compat.KNOWN_MODEL_TRAITS.values()}
+        self.bodies.update([
+            _page(None, server, more=False),
+            (('compute', '/servers/%s/os-volume_attachments' % uuids.bfv),
+             {'volumeAttachments': [{'volumeId': uuids.root_volume,
+                                     'device': '/dev/vda'}]}),
+            (('placement', '/resource_providers?name=sev1'),
+             {'resource_providers': []}),
+        ])
+
+    def _volume(self, **metadata):
+        self.bodies[('volume', '/volumes/%s' % uuids.root_volume)] = {
+            'volume': {'id': uuids.root_volume,
+                       'volume_image_metadata': dict(
+                           metadata, image_id=uuids.image, checksum='0',
+                           disk_format='qcow2', min_ram='0')}}
+
+    def test_volume_image_asks_for_encryption_no_slot(self):
+        self._volume(**{key: value for key, value in SEV_IMAGE.items()
+                        if key.startswith('hw_')})
+        findings = audit.run(canned_cloud.CannedCloud(self.bodies),
+                             page_size=2)
+        self.assertEqual([(uuids.bfv, audit.NO_SLOT)],
+                         [(f.server, f.kind) for f in findings])
+
+    def test_plain_volume_image_clean(self):
+        self._volume(hw_disk_bus='virtio')
+        self.assertEqual([], audit.run(
+            canned_cloud.CannedCloud(self.bodies), page_size=2))
