@@ -219,6 +219,31 @@ def validate(conf):
         getattr(conf.sev_scheduler, opt.dest)
 
 
+def use_scheduler_conf(paths, conf=None):
+    """Take ``[sev_scheduler]`` from the scheduler's nova.conf files.
+
+    For the operator commands run away from the scheduler: the values
+    become this process's options, where the filter's own code reads them
+    (the checks, the cap, overcommit, isolation); other sections are left
+    alone.
+
+    :raises ValueError: when a file cannot be read or holds a bad value.
+    """
+    conf = CONF if conf is None else conf
+    private = cfg.ConfigOpts()
+    register_opts(private)
+    try:
+        private(args=[], project='nova', default_config_files=paths,
+                default_config_dirs=[])
+        validate(private)
+    except (cfg.Error, ValueError) as error:
+        raise ValueError('cannot read [sev_scheduler] of %s: %s'
+                         % (', '.join(paths), error)) from None
+    for opt in sev_opts:
+        conf.set_override(opt.dest, getattr(private.sev_scheduler, opt.dest),
+                          group=sev_group.name)
+
+
 def register_opts(conf):
     conf.register_group(sev_group)
     conf.register_opts(sev_opts, group=sev_group)

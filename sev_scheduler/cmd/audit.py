@@ -35,14 +35,6 @@ def _positive(text):
     return value
 
 
-def add_nova_conf_argument(parser):
-    parser.add_argument(
-        '--nova-conf', metavar='FILE', action='append',
-        help="read the scheduler's [sev_scheduler] options (checks, "
-             "allow_memory_overcommit) from this nova.conf (repeatable, "
-             "later files win); by default, their defaults")
-
-
 class Audit(base.CloudCommand, lister.Lister):
     """Servers the scheduler could not judge, against what they hold.
 
@@ -60,7 +52,7 @@ class Audit(base.CloudCommand, lister.Lister):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        add_nova_conf_argument(parser)
+        base.add_scheduler_conf_argument(parser)
         parser.add_argument(
             '--page-size', metavar='N', type=_positive,
             default=audit.PAGE_SIZE,
@@ -69,8 +61,7 @@ class Audit(base.CloudCommand, lister.Lister):
         return parser
 
     def take_action(self, parsed_args):
-        if parsed_args.nova_conf:
-            audit.use_nova_conf(parsed_args.nova_conf)
+        base.use_scheduler_conf(parsed_args)
         cloud = self.cloud(parsed_args)
         findings = audit.run(cloud, page_size=parsed_args.page_size)
         self.app.LOG.debug('API calls: %s', cloud.calls)

@@ -12,7 +12,23 @@
 
 """What every command reading the cloud has in common."""
 
+from sev_scheduler import conf
 from sev_scheduler.operators import cloud as sev_cloud
+
+
+def add_scheduler_conf_argument(parser):
+    """--nova-conf: the scheduler's [sev_scheduler] options, away from it."""
+    parser.add_argument(
+        '--nova-conf', metavar='FILE', action='append',
+        help="read [sev_scheduler] from the scheduler's nova.conf "
+             "(repeatable, later files win); the options' defaults "
+             "otherwise")
+
+
+def use_scheduler_conf(parsed_args):
+    """Read the files --nova-conf named; ValueError says what is wrong."""
+    if parsed_args.nova_conf:
+        conf.use_scheduler_conf(parsed_args.nova_conf)
 
 
 class CloudCommand:

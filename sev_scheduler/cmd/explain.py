@@ -81,10 +81,7 @@ class Explain(base.CloudCommand, show.ShowOne):
             '--port-vnic-type', metavar='TYPE', action='append', default=[],
             choices=VNIC_TYPES,
             help='a port of this vnic_type (repeatable)')
-        parser.add_argument(
-            '--nova-conf', metavar='FILE', action='append',
-            help="read [sev_scheduler] from the scheduler's nova.conf "
-                 '(repeatable, later files win); option defaults otherwise')
+        base.add_scheduler_conf_argument(parser)
         self.add_cloud_arguments(parser)
 
         def usage_error(message):

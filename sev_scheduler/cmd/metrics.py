@@ -19,7 +19,6 @@ from cliff import command
 
 from sev_scheduler.cmd import audit as audit_cmd
 from sev_scheduler.cmd import base
-from sev_scheduler.operators import audit
 from sev_scheduler.operators import cloud as sev_cloud
 from sev_scheduler.operators import metrics
 
@@ -71,13 +70,12 @@ class Metrics(base.CloudCommand, command.Command):
             '--audit', action='store_true',
             help='also run sev-scheduler audit and count its findings by '
                  'kind (reads every server)')
-        audit_cmd.add_nova_conf_argument(parser)
+        base.add_scheduler_conf_argument(parser)
         self.add_cloud_arguments(parser)
         return parser
 
     def take_action(self, parsed_args):
-        if parsed_args.nova_conf:
-            audit.use_nova_conf(parsed_args.nova_conf)
+        base.use_scheduler_conf(parsed_args)
         self.collector = metrics.CloudCollector(self.cloud(parsed_args),
                                                 audit=parsed_args.audit)
         registry = metrics.registry(self.collector)

@@ -38,7 +38,6 @@ import logging
 from glanceclient.v2 import image_schema
 from glanceclient.v2 import schemas
 import os_resource_classes as orc
-from oslo_config import cfg
 
 from nova import block_device
 from nova import exception
@@ -105,29 +104,6 @@ _IMAGE_SCHEMA = schemas.Schema(image_schema._BASE_SCHEMA)
 class SlotProvider(collections.namedtuple(
         'SlotProvider', ['uuid', 'root', 'host', 'model', 'consumers'])):
     """A provider of one model's slots; consumers: UUID -> slots held."""
-
-
-def use_nova_conf(paths):
-    """Read ``[sev_scheduler]`` from nova.conf files, as the scheduler does.
-
-    The values become this process's options (the checks to run,
-    ``allow_memory_overcommit``).
-
-    :raises ValueError: when a file or an option cannot be read.
-    """
-    options = cfg.ConfigOpts()
-    conf.register_opts(options)
-    try:
-        options(args=[], project='nova', default_config_files=paths,
-                default_config_dirs=[])
-        conf.validate(options)
-    except (cfg.Error, ValueError) as error:
-        raise ValueError('cannot read [sev_scheduler] of %s: %s'
-                         % (', '.join(paths), error)) from None
-    for opt in conf.sev_opts:
-        conf.CONF.set_override(
-            opt.dest, getattr(options.sev_scheduler, opt.dest),
-            group='sev_scheduler')
 
 
 def _servers(cloud, page_size):

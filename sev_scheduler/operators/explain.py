@@ -28,7 +28,6 @@ import dataclasses
 import re
 import urllib.parse
 
-from oslo_config import cfg
 from oslo_utils import uuidutils
 
 from nova import block_device
@@ -318,23 +317,12 @@ def for_server(cloud, name_or_id):
 def configure(paths):
     """Take ``[sev_scheduler]`` from the scheduler's nova.conf files.
 
-    Read into this process's configuration, where the filter's own code
-    reads them; other sections are left alone.
-
     :raises ExplainError: when the files cannot be read or hold a bad value.
     """
-    private = cfg.ConfigOpts()
-    conf.register_opts(private)
     try:
-        private(args=[], project='nova', default_config_files=paths,
-                default_config_dirs=[])
-        values = {name: getattr(private.sev_scheduler, name)
-                  for name in OPTIONS}
-    except (cfg.Error, ValueError) as error:
-        raise ExplainError('cannot use %s: %s'
-                           % (', '.join(paths), error)) from None
-    for name, value in values.items():
-        conf.CONF.set_override(name, value, group='sev_scheduler')
+        conf.use_scheduler_conf(paths)
+    except ValueError as error:
+        raise ExplainError(str(error)) from None
 
 
 def configuration(source):

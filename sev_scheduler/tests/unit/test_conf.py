@@ -13,7 +13,10 @@
 import os
 import tempfile
 
+import fixtures
+from oslo_config import fixture as config_fixture
 from oslo_config import generator
+import testtools
 
 from nova import test
 
@@ -48,3 +51,30 @@ class ConfigTestCase(test.NoDBTestCase):
     def test_options_registered_with_nova(self):
         self.assertEqual(conf.ALL_CHECKS, conf.CONF.sev_scheduler.checks)
         self.assertFalse(conf.CONF.sev_scheduler.allow_memory_overcommit)
+
+
+class UseSchedulerConfTestCase(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(config_fixture.Config(conf.CONF))
+        self.directory = self.useFixture(fixtures.TempDir()).path
+
+    def _write(self, text):
+        path = self.directory + '/nova.conf'
+        with open(path, 'w') as nova_conf:
+            nova_conf.write(text)
+        return path
+
+    def test_options_become_this_process_options(self):
+        conf.use_scheduler_conf([self._write(
+            '[sev_scheduler]\nallow_memory_overcommit = true\n'
+            'checks = ide_devices\n')])
+        self.assertTrue(conf.CONF.sev_scheduler.allow_memory_overcommit)
+        self.assertEqual(['ide_devices'], conf.CONF.sev_scheduler.checks)
+
+    def test_bad_value_named(self):
+        path = self._write('[sev_scheduler]\nmax_guests_per_host = lots\n')
+        error = self.assertRaises(ValueError, conf.use_scheduler_conf, [path])
+        self.assertIn('cannot read [sev_scheduler] of %s' % path, str(error))
+        self.assertIn('max_guests_per_host', str(error))

@@ -153,33 +153,6 @@ class ImagePropertiesTestCase(testtools.TestCase):
             audit.image_properties(SEV_IMAGE))
 
 
-class UseNovaConfTestCase(testtools.TestCase):
-
-    def setUp(self):
-        super().setUp()
-        self.useFixture(config_fixture.Config(conf.CONF))
-        self.directory = self.useFixture(fixtures.TempDir()).path
-
-    def _write(self, text):
-        path = self.directory + '/nova.conf'
-        with open(path, 'w') as nova_conf:
-            nova_conf.write(text)
-        return path
-
-    def test_options_become_this_process_options(self):
-        audit.use_nova_conf([self._write(
-            '[sev_scheduler]\nallow_memory_overcommit = true\n'
-            'checks = ide_devices\n')])
-        self.assertTrue(conf.CONF.sev_scheduler.allow_memory_overcommit)
-        self.assertEqual(['ide_devices'], conf.CONF.sev_scheduler.checks)
-
-    def test_bad_value_named(self):
-        path = self._write('[sev_scheduler]\nmax_guests_per_host = lots\n')
-        error = self.assertRaises(ValueError, audit.use_nova_conf, [path])
-        self.assertIn('cannot read [sev_scheduler] of %s' % path, str(error))
-        self.assertIn('max_guests_per_host', str(error))
-
-
 class AuditCommandTestCase(base.CommandTestCase):
 
     def setUp(self):
