@@ -186,7 +186,7 @@ class _Auditor:
             try:
                 image = self.cloud.get('image', '/v2/images/%s' % image_id)
             except sev_cloud.CloudError as error:
-                if ' 404 ' not in str(error):
+                if error.status != 404:
                     raise
                 image = None
             self.images[image_id] = image and (image.get('name') or image_id,

@@ -50,6 +50,11 @@ NAMES = {'compute': 'Nova', 'placement': 'Placement', 'image': 'Glance',
 class CloudError(Exception):
     """An API of the cloud could not be read; the message says why."""
 
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        #: the HTTP status the API answered, None when it did not answer
+        self.status = status
+
 
 class Cloud:
     """GETs against the cloud's APIs, counted per service."""
@@ -77,7 +82,7 @@ class Cloud:
         if response.status_code != 200:
             raise CloudError('%s answered %s to GET %s: %s' % (
                 NAMES[service], response.status_code, url,
-                response.text[:200]))
+                response.text[:200]), status=response.status_code)
         try:
             return response.json()
         except ValueError:

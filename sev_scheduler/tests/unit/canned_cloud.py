@@ -34,7 +34,8 @@ class CannedCloud(sev_cloud.Cloud):
         body = self.bodies.get((service, url))
         if body is None:
             raise sev_cloud.CloudError('%s answered 404 to GET %s: not found'
-                                       % (sev_cloud.NAMES[service], url))
+                                       % (sev_cloud.NAMES[service], url),
+                                       status=404)
         if isinstance(body, str):
             raise sev_cloud.CloudError(body)
         return body
