@@ -35,13 +35,7 @@ names show them, read with Nova's own ``blockinfo``.
 import collections
 import logging
 
-from glanceclient.v2 import image_schema
-from glanceclient.v2 import schemas
 import os_resource_classes as orc
-
-from nova import block_device
-from nova import exception
-from nova.virt.libvirt import blockinfo
 
 from sev_scheduler import compat
 from sev_scheduler import conf
@@ -96,10 +90,6 @@ Finding = collections.namedtuple(
     'Finding', ['server', 'name', 'host', 'model', 'kind', 'problem',
                 'action'])
 
-# Glance's core image attributes, as glanceclient tells them from
-# properties when it has no schema from the server.
-_IMAGE_SCHEMA = schemas.Schema(image_schema._BASE_SCHEMA)
-
 
 class SlotProvider(collections.namedtuple(
         'SlotProvider', ['uuid', 'root', 'host', 'model', 'consumers'])):
@@ -142,32 +132,11 @@ def slot_providers(cloud):
             % provider['uuid'])['allocations']
         providers.append(SlotProvider(
             provider['uuid'], provider['root_provider_uuid'],
-            capacity._host_name(provider, model), model,
+            capacity.host_name(provider, model), model,
             {consumer: held['resources'][SLOT]
              for consumer, held in allocations.items()
              if SLOT in held['resources']}))
     return providers
-
-
-def image_properties(image):
-    """An image's properties as written, from Glance v2's image."""
-    return {name: value for name, value in image.items()
-            if not _IMAGE_SCHEMA.is_base_property(name)}
-
-
-def volume_bus(device):
-    """The bus a volume's device name tells, or None.
-
-    'sd' names are left to Nova's default: they are SCSI, SATA or USB
-    alike.
-    """
-    dev = block_device.strip_dev(device or '')
-    if not dev or dev.startswith('sd'):
-        return None
-    try:
-        return blockinfo.get_disk_bus_for_disk_dev('kvm', dev)
-    except exception.InternalError:
-        return None
 
 
 class _Auditor:
@@ -181,7 +150,7 @@ class _Auditor:
         self.ratios = {}
 
     def image(self, image_id):
-        """(name, properties) of an image; None when Glance has it no more."""
+        """(name, properties, disk format) of an image; None if it is gone."""
         if image_id not in self.images:
             try:
                 image = self.cloud.get('image', '/v2/images/%s' % image_id)
@@ -189,8 +158,9 @@ class _Auditor:
                 if error.status != 404:
                     raise
                 image = None
-            self.images[image_id] = image and (image.get('name') or image_id,
-                                               image_properties(image))
+            self.images[image_id] = image and (
+                image.get('name') or image_id,
+                requests.image_properties(image), image.get('disk_format'))
         return self.images[image_id]
 
     def volume_image(self, boot_volume):
@@ -209,8 +179,8 @@ class _Auditor:
             raise ValueError('it boots from volume %s, whose image '
                              'properties Cinder could not give: %s'
                              % (boot_volume[0], error)) from None
-        return ('volume %s' % boot_volume[0], image_properties(
-            volume.get('volume_image_metadata') or {}))
+        return ('volume %s' % boot_volume[0], requests.image_properties(
+            volume.get('volume_image_metadata') or {}), None)
 
     def request(self, server, volumes=(), boot_volume=None):
         flavor = server['flavor']
@@ -220,13 +190,14 @@ class _Auditor:
                 # Its encryption and buses may have come from the image.
                 raise ValueError('its image %s is gone from Glance'
                                  % server['image']['id'])
-            name, properties = image
+            name, properties, disk_format = image
         else:
-            name, properties = self.volume_image(boot_volume)
+            name, properties, disk_format = self.volume_image(boot_volume)
         return requests.build(
             flavor.get('extra_specs') or {}, properties,
             flavor_name=flavor.get('original_name') or 'flavor',
-            image_name=name, volumes=volumes, boot_volume=boot_volume)
+            image_name=name, volumes=volumes, boot_volume=boot_volume,
+            disk_format=disk_format)
 
     def volumes(self, server):
         """(volumes, boot volume) as request.build takes them."""
@@ -236,10 +207,10 @@ class _Auditor:
         root = server.get('OS-EXT-SRV-ATTR:root_device_name')
         boot = None
         if not server.get('image'):
-            boot = next(((a['volumeId'], volume_bus(a['device']))
+            boot = next(((a['volumeId'], requests.volume_bus(a['device']))
                          for a in attachments if a.get('device') == root),
                         None)
-        others = [(a['volumeId'], volume_bus(a.get('device')))
+        others = [(a['volumeId'], requests.volume_bus(a.get('device')))
                   for a in attachments
                   if boot is None or a['volumeId'] != boot[0]]
         return others, boot

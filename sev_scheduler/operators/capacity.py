@@ -37,7 +37,8 @@ SLOT = capacity.SLOT
 Slots = collections.namedtuple('Slots', ['host', 'model', 'total', 'used'])
 
 
-def _host_name(provider, model):
+def host_name(provider, model):
+    """The compute node a provider with slots of a model belongs to."""
     # Nova names slot providers '<nodename>_<model>' (amd_sev, ...).
     suffix = '_' + model.replace('-', '_')
     name = provider['name']
@@ -85,7 +86,7 @@ def read(cloud):
             used = cloud.get(
                 'placement', '/resource_providers/%s/usages'
                 % provider['uuid'])['usages'].get(SLOT, 0)
-        slots.append(Slots(_host_name(provider, model), model, total, used))
+        slots.append(Slots(host_name(provider, model), model, total, used))
     return sorted(slots)
 
 

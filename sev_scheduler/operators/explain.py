@@ -30,12 +30,10 @@ import urllib.parse
 
 from oslo_utils import uuidutils
 
-from nova import block_device
 from nova import exception
 from nova import objects
 from nova.scheduler import host_manager
 from nova.scheduler import utils as scheduler_utils
-from nova.virt.libvirt import blockinfo
 
 from sev_scheduler import aggregates
 from sev_scheduler.checks import mdev_vgpu
@@ -49,15 +47,6 @@ from sev_scheduler.operators import requests
 #: shows extra specs since 2.61.
 SERVER_MICROVERSION = '2.47'
 FLAVOR_MICROVERSION = '2.61'
-
-#: Glance's own image attributes (its image schema's base properties):
-#: everything else Glance v2 shows at the top level is a property.
-GLANCE_ATTRIBUTES = frozenset((
-    'id', 'name', 'status', 'visibility', 'protected', 'os_hidden',
-    'checksum', 'os_hash_algo', 'os_hash_value', 'owner', 'size',
-    'virtual_size', 'min_ram', 'min_disk', 'created_at', 'updated_at',
-    'tags', 'direct_url', 'locations', 'self', 'file', 'schema',
-    'container_format', 'disk_format', 'stores'))
 
 #: The options of ``[sev_scheduler]`` that change the answer.
 OPTIONS = ('checks', 'safe_resource_classes', 'allow_memory_overcommit',
@@ -144,23 +133,6 @@ class Result:
 
 # Reading the request from the APIs.
 
-def image_properties(image):
-    """The properties of an image as Glance v2 shows it, as written."""
-    return {key: value for key, value in (image or {}).items()
-            if key not in GLANCE_ATTRIBUTES}
-
-
-def bus_of_device(device):
-    """The bus libvirt gives a device name ('/dev/hdb' -> 'ide'), or None."""
-    if not device:
-        return None
-    try:
-        return blockinfo.get_disk_bus_for_disk_dev(
-            'kvm', block_device.strip_dev(device))
-    except exception.InternalError:
-        return None
-
-
 def _one(found, what, name):
     if not found:
         raise ExplainError('no %s %s' % (what, name))
@@ -233,7 +205,7 @@ def _server_volumes(cloud, server):
                             % server['id'])['volumeAttachments']
     # A volume of a server never placed has no device name yet.
     volumes = [(attachment['volumeId'],
-                bus_of_device(attachment.get('device')))
+                requests.volume_bus(attachment.get('device')))
                for attachment in attachments]
     unseen = [volume_id for volume_id, bus in volumes if bus is None]
     return volumes, unseen
@@ -349,10 +321,12 @@ def _build(asked):
     boot_volume = None if asked.image is not None else (
         asked.boot_volume or (None, None))
     request = requests.build(
-        flavor.get('extra_specs') or {}, image_properties(asked.image),
+        flavor.get('extra_specs') or {},
+        requests.image_properties(asked.image),
         flavor_name=flavor.get('name') or flavor.get('original_name'),
         image_name=(asked.image or {}).get('name') or 'volume',
-        volumes=asked.volumes, boot_volume=boot_volume, ports=asked.ports)
+        volumes=asked.volumes, boot_volume=boot_volume, ports=asked.ports,
+        disk_format=(asked.image or {}).get('disk_format'))
     request.flavor.vcpus = flavor['vcpus']
     request.flavor.memory_mb = flavor['ram']
     request.flavor.root_gb = flavor['disk']
@@ -560,7 +534,8 @@ def explain(cloud, asked, config_source):
     """
     rows = list(asked.rows)
     rows += [('Extra specs', _pairs(asked.flavor.get('extra_specs'))),
-             ('Image properties', _pairs(image_properties(asked.image))),
+             ('Image properties',
+              _pairs(requests.image_properties(asked.image))),
              ('Configuration', configuration(config_source))]
     try:
         request = _build(asked)

@@ -20,23 +20,56 @@ the enabled checks), so that ``check-request``, ``explain`` and ``audit``
 never restate a rule.
 """
 
+from glanceclient.v2 import image_schema
+from glanceclient.v2 import schemas
 from oslo_utils import uuidutils
 
 from nova.accelerator import cyborg
+from nova import block_device
+from nova import exception
 from nova.network import model as network_model
 from nova import objects
+from nova.virt.libvirt import blockinfo
 
 from sev_scheduler import checks
 from sev_scheduler import conf
 from sev_scheduler import request as sev_request
 from sev_scheduler import verdict
 
+# Glance's core image attributes, as glanceclient tells them from
+# properties when it has no schema from the server.
+_IMAGE_SCHEMA = schemas.Schema(image_schema._BASE_SCHEMA)
 
-def _image_meta(name, properties):
-    """ImageMeta as Nova reads the properties; ValueError names a bad one."""
+
+def image_properties(image):
+    """An image's properties as written, from Glance v2's image (or None)."""
+    return {name: value for name, value in (image or {}).items()
+            if not _IMAGE_SCHEMA.is_base_property(name)}
+
+
+def volume_bus(device):
+    """The bus a volume's device name tells ('/dev/hdb': 'ide'), or None.
+
+    What libvirt's driver reads from a name, except 'sd' names, which are
+    SCSI, SATA or USB alike: those are left to the bus Nova picks.
+    """
+    dev = block_device.strip_dev(device or '')
+    if not dev or dev.startswith('sd'):
+        return None
     try:
-        return objects.ImageMeta.from_dict(
-            {'name': name, 'properties': properties})
+        return blockinfo.get_disk_bus_for_disk_dev('kvm', dev)
+    except exception.InternalError:
+        return None
+
+
+def _image_meta(name, properties, disk_format=None):
+    """ImageMeta as Nova reads the properties; ValueError names a bad one."""
+    image = {'name': name, 'properties': properties}
+    if disk_format:
+        # An ISO image boots from a cdrom, whose bus the checks judge.
+        image['disk_format'] = disk_format
+    try:
+        return objects.ImageMeta.from_dict(image)
     except ValueError:
         for key, value in sorted(properties.items()):
             try:
@@ -72,7 +105,7 @@ def _port_requests(ports):
 
 def build(extra_specs, image_properties, flavor_name='flavor',
           image_name='image', volumes=(), boot_volume=None, ports=(),
-          pci_requests=None):
+          pci_requests=None, disk_format=None):
     """A ``request.Request`` for a new server, read as SEVFilter reads it.
 
     :param volumes: (volume ID, ``disk_bus``) of each volume besides the
@@ -82,6 +115,7 @@ def build(extra_specs, image_properties, flavor_name='flavor',
     :param ports: (port ID, vnic_type) of each port.
     :param pci_requests: InstancePCIRequests Nova already made, when known
         (they replace those made for ports).
+    :param disk_format: the image's disk format, as Glance shows it.
     :raises ValueError: when an image property is not valid for Nova.
     """
     objects.register_all()
@@ -92,7 +126,7 @@ def build(extra_specs, image_properties, flavor_name='flavor',
     spec_obj = objects.RequestSpec(
         flavor=objects.Flavor(name=flavor_name,
                               extra_specs=dict(extra_specs)),
-        image=_image_meta(image_name, dict(image_properties)),
+        image=_image_meta(image_name, dict(image_properties), disk_format),
         pci_requests=objects.InstancePCIRequests(
             requests=port_pci if pci_requests is None else pci_requests),
         requested_resources=groups,

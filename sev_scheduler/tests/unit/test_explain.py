@@ -180,23 +180,6 @@ class AnswerTestCase(test.NoDBTestCase):
 
 class ReadingTestCase(test.NoDBTestCase):
 
-    def test_image_properties_as_written(self):
-        image = {'id': 'x', 'name': 'sev', 'disk_format': 'raw',
-                 'visibility': 'public', 'min_ram': 0,
-                 'hw_mem_encryption': 'True', 'hw_cdrom_bus': 'ide'}
-        self.assertEqual({'hw_mem_encryption': 'True',
-                          'hw_cdrom_bus': 'ide'},
-                         explain.image_properties(image))
-
-    def test_no_image_no_properties(self):
-        self.assertEqual({}, explain.image_properties(None))
-
-    def test_bus_of_device(self):
-        self.assertEqual(
-            ['ide', 'virtio', 'scsi', 'fdc', None, None],
-            [explain.bus_of_device(device) for device in (
-                '/dev/hdb', 'vdc', '/dev/sda', 'fda', 'xyz', None)])
-
     def test_aggregate_cap_replaces_option(self):
         self.flags(max_guests_per_host=5, group='sev_scheduler')
         aggregates = [{'name': 'a', 'hosts': ['sev1'],

@@ -134,25 +134,6 @@ class AuditRunTestCase(testtools.TestCase):
             % uuids.orphan, orphan.action)
 
 
-class VolumeBusTestCase(testtools.TestCase):
-
-    def test_device_names_tell_bus(self):
-        self.assertEqual(
-            ['virtio', 'ide', 'fdc', None, None, None],
-            [audit.volume_bus(name) for name in (
-                '/dev/vdb', '/dev/hdb', '/dev/fda', '/dev/sdb', None,
-                '/dev/xyz')])
-
-
-class ImagePropertiesTestCase(testtools.TestCase):
-
-    def test_core_attributes_dropped(self):
-        self.assertEqual(
-            {'hw_firmware_type': 'uefi', 'hw_machine_type': 'q35',
-             'hw_mem_encryption': 'true'},
-            audit.image_properties(SEV_IMAGE))
-
-
 class AuditCommandTestCase(base.CommandTestCase):
 
     def setUp(self):

@@ -53,6 +53,11 @@ class BuildTestCase(test.NoDBTestCase):
         self.assertIn('boot', reason)
         self.assertIn('usb', reason)
 
+    def test_iso_image_boots_from_its_cdrom_fails(self):
+        [reason] = requests.refusals(requests.build(
+            SEV_FLAVOR, dict(UEFI, hw_cdrom_bus='usb'), disk_format='iso'))
+        self.assertIn("boot cdrom bus 'usb'", reason)
+
     def test_sriov_port_fails(self):
         self.assertEqual(
             ['Memory encryption (amd-sev) cannot be used with PCI '
@@ -74,3 +79,27 @@ class BuildTestCase(test.NoDBTestCase):
             ValueError, requests.build, SEV_FLAVOR,
             dict(UEFI, hw_disk_bus='floppy-ish'))
         self.assertIn('hw_disk_bus=floppy-ish', str(error))
+
+
+class ReadingTestCase(test.NoDBTestCase):
+    """What the APIs show, as Nova reads it."""
+
+    def test_image_properties_as_written(self):
+        image = {'id': 'x', 'name': 'sev', 'disk_format': 'raw',
+                 'container_format': 'bare', 'visibility': 'public',
+                 'min_ram': 0, 'os_hash_algo': 'sha512', 'tags': [],
+                 'hw_mem_encryption': 'True', 'hw_cdrom_bus': 'ide'}
+        self.assertEqual({'hw_mem_encryption': 'True',
+                          'hw_cdrom_bus': 'ide'},
+                         requests.image_properties(image))
+
+    def test_no_image_no_properties(self):
+        self.assertEqual({}, requests.image_properties(None))
+
+    def test_device_names_tell_bus(self):
+        # 'sd' is SCSI, SATA or USB alike: the bus Nova picks.
+        self.assertEqual(
+            ['virtio', 'ide', 'fdc', None, None, None],
+            [requests.volume_bus(name) for name in (
+                '/dev/vdb', 'hdb', '/dev/fda', '/dev/sdb', None,
+                '/dev/xyz')])
