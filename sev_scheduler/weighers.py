@@ -71,6 +71,11 @@ class SEVWeigher(weights.BaseHostWeigher):
             self._current.encrypted = True
             self._current.multiplier = CONF.sev_scheduler.weight_multiplier
             free = capacity.view(req).free
+            if not (req.spec.obj_attr_is_set('num_instances') and
+                    req.spec.num_instances > 1):
+                # One instance: no earlier one took a slot.
+                return [float(max(0, free.get(obj.obj.uuid, 0)))
+                        for obj in weighed_obj_list]
             # Less what earlier instances of a multi-create took.
             claims = capacity.own_claims(req)
             return [float(max(0, free.get(obj.obj.uuid, 0) -
@@ -90,7 +95,9 @@ class SEVWeigher(weights.BaseHostWeigher):
     def weight_multiplier(self, host_state):
         # The option was read once for the request in weigh_objects().
         multiplier = getattr(self._current, 'multiplier', 0.0)
-        if getattr(self._current, 'encrypted', False):
+        # Nova asks once per host: most hosts are in no aggregate.
+        if host_state.aggregates and getattr(self._current, 'encrypted',
+                                             False):
             return aggregates.lowest(host_state, MULTIPLIER_AGGREGATE_KEY,
                                      multiplier, float)
         return multiplier
