@@ -21,6 +21,7 @@ from nova.objects import fields
 
 from sev_scheduler.cmd import base
 from sev_scheduler.operators import explain
+from sev_scheduler.operators import lookup
 
 VNIC_TYPES = sorted(
     set(network_model.VNIC_TYPES_SRIOV +
@@ -108,8 +109,8 @@ class Explain(base.CloudCommand, show.ShowOne):
     @staticmethod
     def _asked(cloud, parsed_args):
         if parsed_args.server:
-            return explain.for_server(cloud, parsed_args.server)
-        return explain.for_request(
+            return lookup.for_server(cloud, parsed_args.server)
+        return lookup.for_request(
             cloud, parsed_args.flavor, parsed_args.image,
             parsed_args.volume_bus, parsed_args.port_vnic_type)
 

@@ -13,22 +13,18 @@
 """Why a server did not boot, or whether a request not made yet would.
 
 When Placement has no candidate, Nova fails before any filter runs and the
-server's fault says only "No valid host was found.": this reads the request
-from the APIs (a server's embedded flavor, its image as written in Glance,
-what the API still shows of volumes and ports; or a flavor and image by
-name), judges it with the filter's own request-level code
-(``operators.requests``), asks Placement Nova's own allocation candidates
-query (``ResourceRequest.from_request_spec``), and says for every host with
+server's fault says only "No valid host was found.". This takes the
+request as ``operators.lookup`` reads it from the APIs, judges it with the
+filter's own request-level code (``operators.requests``), asks Placement
+Nova's own allocation candidates query
+(``ResourceRequest.from_request_spec``), and says for every host with
 slots of the model why it can or cannot take the guest. The answer is one
 line a support engineer can paste.
 """
 
 import collections
 import dataclasses
-import re
 import urllib.parse
-
-from oslo_utils import uuidutils
 
 from nova import exception
 from nova import objects
@@ -40,13 +36,7 @@ from sev_scheduler.checks import mdev_vgpu
 from sev_scheduler import conf
 from sev_scheduler import filters
 from sev_scheduler.operators import capacity
-from sev_scheduler.operators import cloud as sev_cloud
 from sev_scheduler.operators import requests
-
-#: A server embeds its flavor with extra specs since 2.47; a flavor listing
-#: shows extra specs since 2.61.
-SERVER_MICROVERSION = '2.47'
-FLAVOR_MICROVERSION = '2.61'
 
 #: The options of ``[sev_scheduler]`` that change the answer.
 OPTIONS = ('checks', 'safe_resource_classes', 'allow_memory_overcommit',
@@ -61,31 +51,6 @@ FITS, REFUSED, BAD_INPUT = 0, 2, 1
 
 class ExplainError(Exception):
     """The input names nothing the cloud has; the message says what."""
-
-
-@dataclasses.dataclass
-class Asked:
-    """A request, as far as the APIs show it.
-
-    :ivar flavor: the flavor as the compute API shows it (alone, or
-        embedded in a server).
-    :ivar image: the image as Glance v2 shows it; None when the server
-        boots from a volume.
-    :ivar volumes: (volume ID, disk bus or None) besides the boot disk.
-    :ivar ports: (port ID, vnic_type).
-    :ivar rows: (field, value) saying where the request came from.
-    :ivar boot_volume: (volume ID, disk bus or None) of the boot volume.
-    :ivar unseen: what the request may hold that the APIs do not show
-        ('volume buses', 'ports'): a fit is only as far as they show.
-    """
-
-    flavor: dict
-    image: dict | None
-    volumes: list = dataclasses.field(default_factory=list)
-    ports: list = dataclasses.field(default_factory=list)
-    rows: list = dataclasses.field(default_factory=list)
-    boot_volume: tuple | None = None
-    unseen: list = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -129,159 +94,6 @@ class Result:
     hosts: list
     answer: str
     exit_code: int
-
-
-# Reading the request from the APIs.
-
-def _one(found, what, name):
-    if not found:
-        raise ExplainError('no %s %s' % (what, name))
-    if len(found) > 1:
-        raise ExplainError('%d %ss are named %s: give the ID'
-                           % (len(found), what, name))
-    return found[0]
-
-
-def find_flavor(cloud, name_or_id):
-    """The flavor with this ID or name, extra specs included."""
-    flavors = cloud.get('compute', '/flavors/detail?is_public=None',
-                        microversion=FLAVOR_MICROVERSION)['flavors']
-    by_id = [flavor for flavor in flavors if flavor['id'] == name_or_id]
-    return by_id[0] if by_id else _one(
-        [flavor for flavor in flavors if flavor['name'] == name_or_id],
-        'flavor', name_or_id)
-
-
-def find_image(cloud, name_or_id):
-    """The image with this ID or name, as Glance v2 shows it."""
-    if uuidutils.is_uuid_like(name_or_id):
-        try:
-            return cloud.get('image', '/v2/images/%s' % name_or_id)
-        except sev_cloud.CloudError as error:
-            raise ExplainError('image %s: %s' % (name_or_id, error)) from None
-    images = cloud.get('image', '/v2/images?' + urllib.parse.urlencode(
-        {'name': name_or_id}))
-    return _one([image for image in images['images']
-                 if image.get('name') == name_or_id], 'image', name_or_id)
-
-
-def find_server(cloud, name_or_id):
-    """The server with this ID or exact name, in any project."""
-    # Nova matches a name as a regular expression.
-    query = urllib.parse.urlencode(
-        {'uuid': name_or_id} if uuidutils.is_uuid_like(name_or_id)
-        else {'name': '^%s$' % re.escape(name_or_id)})
-    servers = cloud.get('compute', '/servers?all_tenants=1&' + query,
-                        microversion=SERVER_MICROVERSION)['servers']
-    found = _one([server for server in servers
-                  if name_or_id in (server['id'], server['name'])],
-                 'server', name_or_id)
-    # A listing may leave the fault out (before Nova 2025.2).
-    return cloud.get('compute', '/servers/%s' % found['id'],
-                     microversion=SERVER_MICROVERSION)['server']
-
-
-def for_request(cloud, flavor, image, volume_buses=(), vnic_types=()):
-    """Asked for a request not made yet, flavor and image by name or ID."""
-    flavor = find_flavor(cloud, flavor)
-    image = find_image(cloud, image)
-    # IDs made up here, so that the output names the same ones throughout.
-    volumes = [(uuidutils.generate_uuid(), bus) for bus in volume_buses]
-    ports = [(uuidutils.generate_uuid(), vnic) for vnic in vnic_types]
-    rows = [('Flavor', '%s (%s)' % (flavor['name'], flavor['id'])),
-            ('Image', '%s (%s)' % (image.get('name'), image['id']))]
-    if volumes:
-        rows.append(('Volumes', ['%s (new): %s' % volume
-                                 for volume in volumes]))
-    if ports:
-        rows.append(('Ports', ['%s (new): %s' % port for port in ports]))
-    return Asked(flavor=flavor, image=image, volumes=volumes, ports=ports,
-                 rows=rows)
-
-
-def _server_volumes(cloud, server):
-    """(volume ID, bus) of the server's volumes, and what cannot be seen."""
-    attachments = cloud.get('compute', '/servers/%s/os-volume_attachments'
-                            % server['id'])['volumeAttachments']
-    # A volume of a server never placed has no device name yet.
-    volumes = [(attachment['volumeId'],
-                requests.volume_bus(attachment.get('device')))
-               for attachment in attachments]
-    unseen = [volume_id for volume_id, bus in volumes if bus is None]
-    return volumes, unseen
-
-
-def _server_ports(cloud, server):
-    """(port ID, vnic_type) of the ports bound to the server."""
-    interfaces = cloud.get('compute', '/servers/%s/os-interface'
-                           % server['id'])['interfaceAttachments']
-    ports = []
-    for interface in interfaces:
-        port = cloud.get('network', '/v2.0/ports/%s'
-                         % interface['port_id'])['port']
-        ports.append((port['id'], port.get('binding:vnic_type')))
-    return ports
-
-
-def for_server(cloud, name_or_id):
-    """Asked for a server: its embedded flavor, its image as written now."""
-    server = find_server(cloud, name_or_id)
-    flavor = server['flavor']
-    rows = [('Server', '%s (%s)' % (server['name'], server['id'])),
-            ('Status', server['status'])]
-    if server.get('fault'):
-        rows.append(('Fault', server['fault'].get('message')))
-    rows.append(('Flavor', '%s, as embedded in the server'
-                 % flavor.get('original_name')))
-    unseen = []
-    image = None
-    if server.get('image'):
-        image = find_image(cloud, server['image']['id'])
-        rows.append(('Image', '%s (%s), properties as Glance holds them '
-                     'now' % (image.get('name'), image['id'])))
-    else:
-        unseen.append("the boot volume's image properties (Cinder's "
-                      "volume_image_metadata): not read")
-        rows.append(('Image', 'none: boots from a volume'))
-    kinds = []
-    try:
-        volumes, no_bus = _server_volumes(cloud, server)
-    except sev_cloud.CloudError as error:
-        volumes, no_bus = [], []
-        unseen.append('volumes: %s' % error)
-        kinds.append('volumes')
-    if volumes:
-        rows.append(('Volumes', ['%s: %s' % (volume_id,
-                                             bus or 'the bus Nova picks')
-                                 for volume_id, bus in volumes]))
-    if no_bus:
-        unseen.append('the disk bus of volume(s) %s: the API shows no '
-                      'device name yet, read as the bus Nova picks'
-                      % ', '.join(no_bus))
-        kinds.append('volume buses')
-    try:
-        ports = _server_ports(cloud, server)
-    except sev_cloud.CloudError as error:
-        ports = None
-        unseen.append('ports: %s' % error)
-        kinds.append('ports')
-    if ports:
-        rows.append(('Ports', ['%s: %s' % port for port in ports]))
-    elif ports is not None and not server.get('OS-EXT-SRV-ATTR:host'):
-        unseen.append('ports: none bound (Neutron binds ports on the host: '
-                      'those of a server never placed are not shown)')
-        kinds.append('ports')
-    boot_volume = None
-    if image is None and volumes:
-        # The API does not say which volume is the boot volume.
-        boot_volume, volumes = volumes[0], volumes[1:]
-        unseen.append('which volume is the boot volume: %s, the first '
-                      'attached, is taken' % boot_volume[0])
-    if unseen:
-        rows.append(('Not seen', unseen))
-    return Asked(flavor=flavor, image=image, volumes=volumes,
-                 ports=ports or [], rows=rows, boot_volume=boot_volume,
-                 unseen=kinds)
 
 
 # Configuration.
