@@ -326,7 +326,7 @@ def main():
     parser.add_argument('--sizes', type=int, nargs='+', default=SIZES)
     parser.add_argument('--repeats', type=int, default=5,
                         help='runs per contender at 10,000 hosts; more '
-                        'for fewer hosts, fewer (3 at least) for more')
+                        'for fewer hosts, fewer (5 at least) for more')
     args = parser.parse_args()
 
     log_file = tempfile.NamedTemporaryFile(
@@ -342,7 +342,7 @@ def main():
                                         logging_levels()))
     per_host = {}
     for size in args.sizes:
-        repeats = max(3, args.repeats * 10000 // size)
+        repeats = max(5, args.repeats * 10000 // size)
         figures = measure(size, repeats)
         print_table(size, repeats, figures)
         print_targets(size, figures)
