@@ -14,6 +14,7 @@
 
 import collections
 import contextlib
+import functools
 import weakref
 
 import os_resource_classes as orc
@@ -120,19 +121,71 @@ class SlotView:
 
     Read from one Placement call and kept on the request, so that SEVFilter
     and SEVWeigher share it and nothing outlives the request. Keys are the
-    compute nodes' root provider UUIDs (``HostState.uuid``).
+    compute nodes' root provider UUIDs (``HostState.uuid``). The answer is
+    kept as Placement gave it and tallied only when asked: the filter's
+    memory check looks up one summary per host, and only a cap, the
+    weigher or isolation needs the sums over the whole answer.
     """
 
-    def __init__(self, sev_hosts, used=None, free=None, memory=None):
-        #: hosts with slots of any AMD model
-        self.sev_hosts = frozenset(sev_hosts)
-        #: slots used on a host, all models together
-        self.used = used or {}
-        #: free slots of the requested model on a host
-        self.free = free or {}
-        #: a host's MEMORY_MB capacity as Placement counts it, (total -
-        #: reserved) x the allocation ratio Placement holds
-        self.memory = memory or {}
+    def __init__(self, summaries=None, trait=None, sev_hosts=None):
+        #: allocation candidates' provider summaries, by provider UUID
+        self._summaries = summaries or {}
+        #: the requested model's trait
+        self._trait = trait
+        self._sev_hosts = sev_hosts
+
+    @functools.cached_property
+    def _tally(self):
+        used = collections.Counter()
+        free = collections.Counter()
+        for summary in self._summaries.values():
+            slots = summary['resources'].get(SLOT)
+            if slots is None:
+                continue
+            root = summary['root_provider_uuid']
+            used[root] += slots['used']
+            if self._trait in summary['traits']:
+                free[root] += slots['capacity'] - slots['used']
+        return used, free
+
+    @property
+    def sev_hosts(self):
+        """Hosts with slots of any AMD model."""
+        if self._sev_hosts is None:
+            self._sev_hosts = frozenset(self.used)
+        return self._sev_hosts
+
+    @property
+    def used(self):
+        """Slots used on a host, all models together."""
+        return self._tally[0]
+
+    @property
+    def free(self):
+        """Free slots of the requested model on a host."""
+        return self._tally[1]
+
+    def memory_overcommitted(self, host_state):
+        """Whether Placement lets the host's memory be overcommitted.
+
+        With ``[DEFAULT] ram_allocation_ratio`` unset, an operator sets the
+        MEMORY_MB allocation ratio in Placement, and the compute keeps it,
+        while ``HostState.ram_allocation_ratio`` still says 1.0. Placement
+        counts (total - reserved) x ratio, in the summary of the compute
+        node's root provider, which has its memory: a capacity above the
+        host's whole memory means a ratio above 1.0. (A ratio so close to
+        1.0 that it does not outgrow the reserved memory is not seen.) A
+        host whose memory Placement counts while the scheduler knows none
+        is not known to be safe.
+        """
+        # One method, dictionary lookups inline: it runs for every host of
+        # every amd-sev and amd-sev-es request.
+        summary = self._summaries.get(host_state.uuid)
+        if summary is None:
+            return False
+        ram = summary['resources'].get(orc.MEMORY_MB)
+        return ram is not None and ram['capacity'] > (
+            host_state.total_usable_ram_mb or 0)
 
 
 def _get(context, url):
@@ -152,44 +205,14 @@ def _read_view(request):
         # Which hosts have slots at all, full ones included.
         providers = _get(request.context, '/resource_providers?required=in:%s'
                          % ','.join(MODEL_TRAITS.values()))
-        return SlotView(provider['root_provider_uuid']
-                        for provider in providers['resource_providers'])
+        return SlotView(sev_hosts=frozenset(
+            provider['root_provider_uuid']
+            for provider in providers['resource_providers']))
     # The trees with a free slot of the model, every provider of each.
     summaries = _get(request.context,
                      '/allocation_candidates?resources=%s:1&required=%s'
                      % (SLOT, config.trait))['provider_summaries']
-    used = collections.Counter()
-    free = collections.Counter()
-    memory = {}
-    for summary in summaries.values():
-        root = summary['root_provider_uuid']
-        ram = summary['resources'].get(orc.MEMORY_MB)
-        if ram is not None:
-            memory[root] = ram['capacity']
-        slots = summary['resources'].get(SLOT)
-        if slots is None:
-            continue
-        used[root] += slots['used']
-        if config.trait in summary['traits']:
-            free[root] += slots['capacity'] - slots['used']
-    return SlotView(used, used, free, memory)
-
-
-def memory_overcommitted(host_state, slot_view):
-    """Whether Placement lets the host's memory be overcommitted.
-
-    With ``[DEFAULT] ram_allocation_ratio`` unset, an operator sets the
-    MEMORY_MB allocation ratio in Placement, and the compute keeps it,
-    while ``HostState.ram_allocation_ratio`` still says 1.0. Placement
-    counts (total - reserved) x ratio: a capacity above the host's whole
-    memory means a ratio above 1.0. (A ratio so close to 1.0 that it
-    does not outgrow the reserved memory is not seen.) A host whose memory
-    Placement counts while the scheduler knows none is not known to be
-    safe.
-    """
-    capacity = slot_view.memory.get(host_state.uuid)
-    return capacity is not None and capacity > (
-        host_state.total_usable_ram_mb or 0)
+    return SlotView(summaries, config.trait)
 
 
 class OwnClaims:

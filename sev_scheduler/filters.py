@@ -154,7 +154,7 @@ def _with_free_slot(hosts, req):
         claims.see(hosts)
     # With debug off, a dropped host costs no logging call.
     debug = LOG.isEnabledFor(logging.DEBUG)
-    view = None
+    placement_overcommits = None
     passing = []
     for host_state in hosts:
         if locks_memory:
@@ -164,10 +164,10 @@ def _with_free_slot(hosts, req):
             if not overcommitted:
                 # The ratio Placement holds may differ: the request's one
                 # call, made for the first host that gets this far.
-                if view is None:
-                    view = capacity.view(req)
-                overcommitted = capacity.memory_overcommitted(host_state,
-                                                              view)
+                if placement_overcommits is None:
+                    placement_overcommits = capacity.view(
+                        req).memory_overcommitted
+                overcommitted = placement_overcommits(host_state)
             if overcommitted:
                 if debug:
                     LOG.debug(_OVERCOMMITTED, {
