@@ -270,6 +270,19 @@ class SEVTestBase(base.ServersTestBase):
                                   libvirt_version=libvirt_version,
                                   qemu_version=self.qemu_version)
 
+    def set_memory_ratio(self, hostname, ratio):
+        """Set MEMORY_MB's allocation ratio in Placement, as an operator may.
+
+        With ``[DEFAULT] ram_allocation_ratio`` unset the compute keeps it;
+        HostState's ratio stays what it was.
+        """
+        rp_uuid = self.compute_rp_uuids[hostname]
+        body = self.placement.get(
+            '/resource_providers/%s/inventories' % rp_uuid).body
+        body['inventories'][orc.MEMORY_MB]['allocation_ratio'] = ratio
+        self.placement.put('/resource_providers/%s/inventories' % rp_uuid,
+                           body=body)
+
     def create_flavor(self, name, extra_specs):
         """A flavor with extra specs as an operator could have stored them.
 

@@ -24,7 +24,6 @@ import json
 import os
 
 import fixtures
-import os_resource_classes as orc
 
 from nova.tests import fixtures as nova_fixtures
 
@@ -61,14 +60,6 @@ class ExplainTestBase(cloud.OperatorTestBase):
         self.assertEqual((expected, status),
                          (shown and shown['Answer'], actual_status), err)
         return shown
-
-    def set_memory_ratio(self, hostname, ratio):
-        rp_uuid = self.compute_rp_uuids[hostname]
-        body = self.placement.get(
-            '/resource_providers/%s/inventories' % rp_uuid).body
-        body['inventories'][orc.MEMORY_MB]['allocation_ratio'] = ratio
-        self.placement.put('/resource_providers/%s/inventories' % rp_uuid,
-                           body=body)
 
     def nova_conf(self, text):
         path = os.path.join(self.useFixture(fixtures.TempDir()).path,

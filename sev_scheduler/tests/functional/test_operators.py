@@ -12,8 +12,6 @@
 
 """What operators set, honoured on every path (issue 10)."""
 
-import os_resource_classes as orc
-
 from nova.tests import fixtures as nova_fixtures
 
 from sev_scheduler.tests.functional import base
@@ -163,15 +161,7 @@ class PlacementOvercommitTestCase(base.SEVTestBase):
         # operator sets there.
         self.flags(ram_allocation_ratio=None)
         self.start_host('sev1', slots=4)
-        self._set_memory_ratio('sev1', 1.5)
-
-    def _set_memory_ratio(self, hostname, ratio):
-        rp_uuid = self.compute_rp_uuids[hostname]
-        body = self.placement.get(
-            '/resource_providers/%s/inventories' % rp_uuid).body
-        body['inventories'][orc.MEMORY_MB]['allocation_ratio'] = ratio
-        self.placement.put('/resource_providers/%s/inventories' % rp_uuid,
-                           body=body)
+        self.set_memory_ratio('sev1', 1.5)
 
     def test_sev_refused_plain_lands(self):
         self.boot(image='sev', expected_state='ERROR')
