@@ -20,7 +20,10 @@ of requests, one per rule, each recorded as what a user would see.
 import collections
 import unittest
 
-from nova.tests.fixtures import cinder as cinder_fixture
+# Nova's functional package first: its eventlet patching must precede
+# oslo.db, which Nova's fixtures import (see tests/functional/__init__.py).
+import nova.tests.functional  # noqa: F401
+from nova.tests.fixtures import cinder as cinder_fixture  # noqa: H306
 
 from sev_scheduler import compat
 from sev_scheduler.tests.functional import base
