@@ -307,7 +307,7 @@ def run(cloud, page_size=PAGE_SIZE):
     """Every finding in the cloud, sorted by host, server and kind.
 
     Judged with this process's ``[sev_scheduler]`` options (the checks,
-    ``allow_memory_overcommit``): see :func:`use_nova_conf`.
+    ``allow_memory_overcommit``): see ``conf.use_scheduler_conf``.
 
     :raises CloudError: when an API cannot be read.
     """
