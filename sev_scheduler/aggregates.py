@@ -18,6 +18,9 @@ from nova.scheduler.filters import utils as filters_utils
 
 LOG = logging.getLogger(__name__)
 
+#: The aggregate metadata key capping a host's encrypted guests.
+CAP_KEY = 'sev_max_guests'
+
 # Bad values already reported: each is logged once per scheduler process,
 # not on every request for every host. Decisions never depend on it.
 _reported = set()

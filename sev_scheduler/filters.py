@@ -27,7 +27,6 @@ from sev_scheduler import verdict
 
 LOG = logging.getLogger(__name__)
 CONF = conf.CONF
-CAP_AGGREGATE_KEY = 'sev_max_guests'
 
 
 # Not a filters.CandidateFilterMixin: its filter_candidates() formats two
@@ -193,7 +192,7 @@ def _with_free_slot(hosts, req):
 
 def _cap(host_state, default):
     """The host's cap on encrypted guests, 0 for none."""
-    return aggregates.strictest_cap(host_state, CAP_AGGREGATE_KEY, default)
+    return aggregates.strictest_cap(host_state, aggregates.CAP_KEY, default)
 
 
 def _isolate(hosts, req):

@@ -34,7 +34,6 @@ from nova.scheduler import utils as scheduler_utils
 from sev_scheduler import aggregates
 from sev_scheduler.checks import mdev_vgpu
 from sev_scheduler import conf
-from sev_scheduler import filters
 from sev_scheduler.operators import capacity
 from sev_scheduler.operators import requests
 
@@ -208,14 +207,14 @@ def host_cap(service_host, all_aggregates):
         for aggregate in all_aggregates
         if service_host in (aggregate.get('hosts') or ())]
     default = conf.CONF.sev_scheduler.max_guests_per_host
-    cap = aggregates.strictest_cap(host_state, filters.CAP_AGGREGATE_KEY,
+    cap = aggregates.strictest_cap(host_state, aggregates.CAP_KEY,
                                    default)
     if not cap:
         return 0, None
     if cap == default and not any(aggregates.values(
-            host_state, filters.CAP_AGGREGATE_KEY, aggregates.cap)):
+            host_state, aggregates.CAP_KEY, aggregates.cap)):
         return cap, '[sev_scheduler] max_guests_per_host'
-    return cap, 'aggregate %s' % filters.CAP_AGGREGATE_KEY
+    return cap, 'aggregate %s' % aggregates.CAP_KEY
 
 
 def _ram_ratio(cloud, hypervisor):
