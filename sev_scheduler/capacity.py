@@ -166,20 +166,25 @@ class SlotView:
         return self._tally[1]
 
     def memory_overcommitted(self, host_state):
-        """Whether Placement lets the host's memory be overcommitted.
+        """Whether the host's memory may be overcommitted.
 
-        With ``[DEFAULT] ram_allocation_ratio`` unset, an operator sets the
-        MEMORY_MB allocation ratio in Placement, and the compute keeps it,
-        while ``HostState.ram_allocation_ratio`` still says 1.0. Placement
-        counts (total - reserved) x ratio, in the summary of the compute
-        node's root provider, which has its memory: a capacity above the
-        host's whole memory means a ratio above 1.0. (A ratio so close to
-        1.0 that it does not outgrow the reserved memory is not seen.) A
-        host whose memory Placement counts while the scheduler knows none
-        is not known to be safe.
+        Its ``ram_allocation_ratio`` says so, unknown is not known to be
+        safe, or Placement does: with ``[DEFAULT] ram_allocation_ratio``
+        unset, an operator sets the MEMORY_MB allocation ratio in
+        Placement, and the compute keeps it, while
+        ``HostState.ram_allocation_ratio`` still says 1.0. Placement counts
+        (total - reserved) x ratio, in the summary of the compute node's
+        root provider, which has its memory: a capacity above the host's
+        whole memory means a ratio above 1.0. (A ratio so close to 1.0 that
+        it does not outgrow the reserved memory is not seen.) A host whose
+        memory Placement counts while the scheduler knows none is not known
+        to be safe.
         """
         # One method, dictionary lookups inline: it runs for every host of
         # every amd-sev and amd-sev-es request.
+        ratio = host_state.ram_allocation_ratio
+        if ratio is None or ratio > 1.0:
+            return True
         summary = self._summaries.get(host_state.uuid)
         if summary is None:
             return False

@@ -32,7 +32,7 @@ CONF = conf.CONF
 # Not a filters.CandidateFilterMixin: its filter_candidates() formats two
 # debug messages per candidate whatever the log level, and nothing in Nova
 # 2025.1 to 2026.2 looks for the mixin; capacity.keep_slot_candidates()
-# narrows the candidates the same way.
+# narrows the candidates the same way, where they need narrowing.
 class SEVFilter(filters.BaseHostFilter):
     """Place AMD SEV, SEV-ES and SEV-SNP guests where they can run.
 
@@ -49,9 +49,11 @@ class SEVFilter(filters.BaseHostFilter):
     * on rebuild, refuse an image that turns encryption on, or changes its
       model, for a server that holds no slot of that model.
 
-    Then per host, in constant time: keep only the allocation candidates
-    that carry a ``MEM_ENCRYPTION_CONTEXT`` slot, and drop hosts without
-    one, whose RAM allocation ratio (``ram_allocation_ratio``, or
+    Then per host, in constant time: drop hosts without an allocation
+    candidate carrying a ``MEM_ENCRYPTION_CONTEXT`` slot (Nova asked
+    Placement for one, so every candidate it gives carries one; where it
+    did not, the candidates are narrowed to those that do), whose RAM
+    allocation ratio (``ram_allocation_ratio``, or
     MEMORY_MB's in Placement) is above 1.0 for models that lock guest
     memory (amd-sev, amd-sev-es), or that reached their cap
     (``[sev_scheduler] max_guests_per_host``, aggregate ``sev_max_guests``;
@@ -79,8 +81,8 @@ class SEVFilter(filters.BaseHostFilter):
             req = sev_request.for_spec(spec_obj)
             if not req.encryption.requested:
                 # A rebuild keeps its host: isolation is for placing.
-                if (req.is_rebuild or
-                        not CONF.sev_scheduler.isolate_sev_hosts):
+                if (not CONF.sev_scheduler.isolate_sev_hosts or
+                        req.is_rebuild):
                     return filter_obj_list
                 hosts = list(filter_obj_list)
                 return _isolate(hosts, req)
@@ -137,9 +139,9 @@ def _with_free_slot(hosts, req):
 
     Constant time per host, no I/O: what depends on the request alone is
     read once, before the loop, and the request's SlotView (one Placement
-    call, shared with SEVWeigher) on first need only, for models that lock
-    memory or on a capped host. One loop over locals, as it runs for every
-    host of every encrypted request.
+    call, shared with SEVWeigher) only for models that lock memory or on a
+    capped host. One loop over locals, as it runs for every host of every
+    encrypted request.
     """
     locks_memory = (req.encryption.config.needs_locked_memory and
                     not CONF.sev_scheduler.allow_memory_overcommit)
@@ -151,29 +153,26 @@ def _with_free_slot(hosts, req):
     if (req.spec.obj_attr_is_set('num_instances') and
             req.spec.num_instances > 1):
         claims.see(hosts)
+    # Where Nova asked Placement for the slot, every candidate carries one
+    # (Placement's contract): whether they do is known for the whole
+    # request, not per host. A host without a candidate still fails.
+    narrow = not req.slot_in_query
     # With debug off, a dropped host costs no logging call.
     debug = LOG.isEnabledFor(logging.DEBUG)
-    placement_overcommits = None
+    # Models that lock memory: the request's one Placement call.
+    overcommitted = (capacity.view(req).memory_overcommitted
+                     if locks_memory and hosts else None)
     passing = []
     for host_state in hosts:
-        if locks_memory:
-            ratio = host_state.ram_allocation_ratio
-            # An unknown ratio is not known to be safe.
-            overcommitted = ratio is None or ratio > 1.0
-            if not overcommitted:
-                # The ratio Placement holds may differ: the request's one
-                # call, made for the first host that gets this far.
-                if placement_overcommits is None:
-                    placement_overcommits = capacity.view(
-                        req).memory_overcommitted
-                overcommitted = placement_overcommits(host_state)
-            if overcommitted:
-                if debug:
-                    LOG.debug(_OVERCOMMITTED, {
-                        'host_state': host_state, 'ratio': ratio,
-                        'model': req.encryption.model})
-                continue
-        if not capacity.keep_slot_candidates(host_state):
+        if overcommitted is not None and overcommitted(host_state):
+            if debug:
+                LOG.debug(_OVERCOMMITTED, {
+                    'host_state': host_state,
+                    'ratio': host_state.ram_allocation_ratio,
+                    'model': req.encryption.model})
+            continue
+        if not (capacity.keep_slot_candidates(host_state) if narrow
+                else host_state.allocation_candidates):
             if debug:
                 LOG.debug(_NO_SLOT, {'host_state': host_state,
                                      'model': req.encryption.model})

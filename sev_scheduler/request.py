@@ -94,6 +94,10 @@ def read_encryption(flavor, image_meta):
     flavor_model = extra_specs.get(FLAVOR_MODEL_KEY)
     image_value = image_meta.properties.get(IMAGE_KEY)
     image_model = _image_model(image_meta)
+    if (flavor_value is None and flavor_model is None and
+            image_value is None and image_model is None):
+        # Most requests: no key at all, nothing for Nova to read either.
+        return NOT_REQUESTED
 
     if flavor_value is not None:
         try:
@@ -254,8 +258,11 @@ class Request:
         #: The image the guest will run: the RequestSpec's, or on unshelve
         #: the shelved snapshot with its current properties.
         self.image = _image_of(spec_obj)
-        self.is_rebuild = scheduler_utils.request_is_rebuild(spec_obj)
         self.encryption = read_encryption(self.flavor, self.image)
+        # Nova's own helper's reading of the RequestSpec's flavor and image,
+        # which Nova's Placement query asks a slot of; None where this
+        # reading found the request plain or invalid.
+        self._queried = self.encryption.config
         if self._needs_raw_image():
             self.encryption = self._read_raw_image()
 
@@ -302,6 +309,26 @@ class Request:
             # refusal would strand it (evacuate) and protect nothing.
             encryption = _image_model_nova_drops(encryption, raw.properties)
         return encryption
+
+    @functools.cached_property
+    def is_rebuild(self):
+        return scheduler_utils.request_is_rebuild(self.spec)
+
+    @property
+    def slot_in_query(self):
+        """Whether Nova's Placement query asked for a slot of the model.
+
+        Nova's ResourceRequest turns the same reading of the RequestSpec's
+        flavor and image into ``MEM_ENCRYPTION_CONTEXT=1`` and the model's
+        trait, after the flavor's ``resources:`` extra specs, so none
+        overrides it (2025.1 to 2026.2; the PCPU fallback query too). Every
+        allocation candidate Placement gave then carries a slot of the
+        model. False when the request as read here (the image as written,
+        an unshelved snapshot) differs from Nova's reading, or no query was
+        made (rebuild).
+        """
+        return (not self.is_rebuild and self.encryption.config is not None
+                and self.encryption.config == self._queried)
 
     @property
     def instance_uuid(self):

@@ -18,6 +18,7 @@ from oslo_utils.fixture import uuidsentinel as uuids
 from nova import context as nova_context
 from nova import objects
 from nova.scheduler import host_manager
+from nova.scheduler import utils as scheduler_utils
 from nova import utils
 
 objects.register_all()
@@ -100,6 +101,53 @@ def sev_host(name, layout='child', **kwargs):
 def plain_host(name, **kwargs):
     root = getattr(uuids, name)
     return host(name, root, [candidate(root)], **kwargs)
+
+
+def _allocates_slot(candidate):
+    allocations = candidate.get('allocations') if candidate else None
+    return isinstance(allocations, dict) and any(
+        (allocation or {}).get('resources', {}).get(
+            orc.MEM_ENCRYPTION_CONTEXT, 0) > 0
+        for allocation in allocations.values())
+
+
+def nova_query(spec_obj):
+    """The ResourceRequest Nova sends Placement for a RequestSpec.
+
+    None for a rebuild, which asks Placement nothing, and for a request
+    Nova cannot turn into a query (it fails before any filter runs).
+    """
+    if scheduler_utils.request_is_rebuild(spec_obj):
+        return None
+    try:
+        return scheduler_utils.ResourceRequest.from_request_spec(spec_obj)
+    except Exception:
+        return None
+
+
+def as_nova_hands_them(spec_obj, hosts):
+    """The hosts as nova-scheduler gives them to the filters.
+
+    Nova asks Placement with the ResourceRequest it builds from the
+    RequestSpec: where that asks for a memory encryption slot, Placement
+    returns only candidates allocating one, and a host left without any
+    candidate is not among the hosts at all. A rebuild asks Placement
+    nothing. A request Nova cannot turn into a query never reaches the
+    filters; the hosts are given as they are then, for the filter's own
+    refusal.
+    """
+    query = nova_query(spec_obj)
+    if query is None or (orc.MEM_ENCRYPTION_CONTEXT not in
+                         query.merged_resources()):
+        return list(hosts)
+    handed = []
+    for host_state in hosts:
+        host_state.allocation_candidates = [
+            candidate for candidate in host_state.allocation_candidates
+            if _allocates_slot(candidate)]
+        if host_state.allocation_candidates:
+            handed.append(host_state)
+    return handed
 
 
 def volume_bdm(context, instance_uuid, disk_bus=None, boot_index=0,

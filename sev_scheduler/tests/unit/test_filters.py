@@ -28,6 +28,7 @@ from sev_scheduler import aggregates
 from sev_scheduler.checks import base as checks_base
 from sev_scheduler import compat
 from sev_scheduler import filters
+from sev_scheduler import request as sev_request
 from sev_scheduler.tests.unit import factories
 from sev_scheduler.tests.unit import fake_placement
 from sev_scheduler.tests.unit import releases
@@ -69,8 +70,9 @@ class SEVFilterTestCase(test.TestCase):
         self.hosts = [self.sev1, self.sev2, self.plain]
 
     def _passing(self, spec_obj, hosts=None):
-        return list(self.filter.filter_all(
-            self.hosts if hosts is None else hosts, spec_obj))
+        hosts = factories.as_nova_hands_them(
+            spec_obj, self.hosts if hosts is None else hosts)
+        return list(self.filter.filter_all(hosts, spec_obj))
 
     def _refusal(self, spec_obj, hosts=None):
         error = self.assertRaises(
@@ -118,39 +120,20 @@ class SEVFilterTestCase(test.TestCase):
         self.assertEqual([self.sev1, self.sev2],
                          self._passing(factories.encrypted_spec()))
 
-    def test_encrypted_request_host_without_slot_fails(self):
-        self.assertEqual([], self._passing(factories.encrypted_spec(),
-                                           [self.plain]))
+    def test_encrypted_request_candidates_left_as_placement_gave(self):
+        # Nova's query asked for the slot: nothing to narrow per host.
+        hosts = [factories.sev_host('a'), factories.sev_host('b')]
+        before = [host.allocation_candidates for host in hosts]
+        self.assertEqual(hosts, list(self.filter.filter_all(
+            hosts, factories.encrypted_spec())))
+        for host, candidates in zip(hosts, before):
+            self.assertIs(candidates, host.allocation_candidates)
 
     def test_encrypted_request_host_without_candidates_fails(self):
+        # Nova hands none such; dropped all the same, given directly.
         host = factories.host('empty', uuids.empty, candidates=[])
-        self.assertEqual([], self._passing(factories.encrypted_spec(),
-                                           [host]))
-
-    def test_encrypted_request_keeps_only_slot_candidates(self):
-        root, child = uuids.mixed, uuids.mixed_amd_sev
-        with_slot = factories.candidate(root, child)
-        host = factories.host('mixed', root, [factories.candidate(root),
-                                              with_slot])
-        self.assertEqual([host], self._passing(factories.encrypted_spec(),
-                                               [host]))
-        self.assertEqual([with_slot], host.allocation_candidates)
-
-    def test_dropped_host_one_debug_line_fails(self):
-        # Nova's CandidateFilterMixin logs two lines per candidate.
-        log = self.useFixture(fixtures.FakeLogger(
-            level=logging.DEBUG, format='%(name)s: %(message)s'))
-        root = uuids.noslot
-        host = factories.host('noslot', root,
-                              [factories.candidate(root)] * 3)
-        self.assertEqual([], self._passing(factories.encrypted_spec(),
-                                           [host]))
-        lines = [line for line in log.output.splitlines()
-                 if 'noslot' in line or 'candidate' in line]
-        self.assertEqual(1, len(lines), lines)
-        self.assertIn('sev_scheduler.filters: ', lines[0])
-        self.assertIn('fails memory encryption: no free amd-sev slot',
-                      lines[0])
+        self.assertEqual([self.sev1], list(self.filter.filter_all(
+            [host, self.sev1], factories.encrypted_spec())))
 
     def test_dropped_host_debug_off_no_log_call_fails(self):
         # With debug off, as in production, a dropped host costs no call.
@@ -159,16 +142,54 @@ class SEVFilterTestCase(test.TestCase):
         logger.setLevel(logging.INFO)
         debug = self.useFixture(fixtures.MockPatchObject(filters.LOG,
                                                          'debug')).mock
+        overcommitted = factories.sev_host('oc', ram_allocation_ratio=1.5)
         self.assertEqual([], self._passing(factories.encrypted_spec(),
-                                           [self.plain]))
+                                           [overcommitted]))
         debug.assert_not_called()
 
-    def test_every_model_uses_candidates_passes(self):
+    def test_every_model_sev_host_passes(self):
         for model in compat.AMD_MODELS:
-            hosts = [factories.sev_host('sev'), factories.plain_host('p')]
+            hosts = [factories.sev_host('sev')]
             self.assertEqual(
-                [hosts[0]],
-                self._passing(factories.encrypted_spec(model), hosts), model)
+                hosts, self._passing(factories.encrypted_spec(model), hosts),
+                model)
+
+    # Where the request's reading and Nova's query differ, which no request
+    # read today leads to: candidates are narrowed to those with a slot.
+
+    def _narrowing(self, spec_obj, hosts):
+        self.useFixture(fixtures.MockPatchObject(
+            sev_request.Request, 'slot_in_query', False))
+        return list(self.filter.filter_all(hosts, spec_obj))
+
+    def test_slot_not_queried_host_without_slot_fails(self):
+        self.assertEqual([self.sev1, self.sev2], self._narrowing(
+            factories.encrypted_spec(), self.hosts))
+
+    def test_slot_not_queried_keeps_only_slot_candidates(self):
+        root, child = uuids.mixed, uuids.mixed_amd_sev
+        with_slot = factories.candidate(root, child)
+        host = factories.host('mixed', root, [factories.candidate(root),
+                                              with_slot])
+        self.assertEqual([host], self._narrowing(factories.encrypted_spec(),
+                                                 [host]))
+        self.assertEqual([with_slot], host.allocation_candidates)
+
+    def test_slot_not_queried_dropped_host_one_debug_line_fails(self):
+        # Nova's CandidateFilterMixin logs two lines per candidate.
+        log = self.useFixture(fixtures.FakeLogger(
+            level=logging.DEBUG, format='%(name)s: %(message)s'))
+        root = uuids.noslot
+        host = factories.host('noslot', root,
+                              [factories.candidate(root)] * 3)
+        self.assertEqual([], self._narrowing(factories.encrypted_spec(),
+                                             [host]))
+        lines = [line for line in log.output.splitlines()
+                 if 'noslot' in line or 'candidate' in line]
+        self.assertEqual(1, len(lines), lines)
+        self.assertIn('sev_scheduler.filters: ', lines[0])
+        self.assertIn('fails memory encryption: no free amd-sev slot',
+                      lines[0])
 
     def test_image_request_sev_hosts_passes(self):
         spec_obj = factories.spec(image_properties=dict(
@@ -442,12 +463,11 @@ class SEVFilterTestCase(test.TestCase):
                                   "internal error (RuntimeError)")
 
     def test_broken_host_state_encrypted_fails(self):
-        broken = factories.host('broken', uuids.broken)
-        broken.allocation_candidates = [{'no allocations': {}}]
+        broken = factories.sev_host('broken', ram_allocation_ratio='lots')
         message = self._refusal(factories.encrypted_spec(),
                                 self.hosts + [broken])
         self.assertIn("could not be checked, so the request is refused: "
-                      "internal error (KeyError)", message)
+                      "internal error (TypeError)", message)
 
 
 class CapAndIsolationTestCase(test.TestCase):
@@ -468,7 +488,8 @@ class CapAndIsolationTestCase(test.TestCase):
         self.hosts = [self.sev1, self.sev2, self.plain]
 
     def _passing(self, spec_obj):
-        return list(filters.SEVFilter().filter_all(self.hosts, spec_obj))
+        return list(filters.SEVFilter().filter_all(
+            factories.as_nova_hands_them(spec_obj, self.hosts), spec_obj))
 
     def test_no_cap_memory_unlocked_no_placement_call_passes(self):
         self.flags(allow_memory_overcommit=True, group='sev_scheduler')
@@ -523,7 +544,8 @@ class CapAndIsolationTestCase(test.TestCase):
         chosen = []
         for _ in range(count):
             passing = list(filters.SEVFilter().filter_all(
-                list(self.hosts), spec_obj))
+                factories.as_nova_hands_them(spec_obj, self.hosts),
+                spec_obj))
             if not passing:
                 break
             passing[0].consume_from_request(spec_obj)

@@ -12,6 +12,9 @@
 
 import itertools
 
+import os_resource_classes as orc
+
+from nova.scheduler import utils as scheduler_utils
 from nova import test
 
 from sev_scheduler import compat
@@ -226,3 +229,54 @@ class ForSpecTestCase(test.NoDBTestCase):
         self.assertTrue(_for_spec(
             factories.encrypted_spec(rebuild=True)).is_rebuild)
         self.assertFalse(_for_spec(factories.encrypted_spec()).is_rebuild)
+
+
+class SlotInQueryTestCase(test.NoDBTestCase):
+    """slot_in_query holds exactly when Nova's own query asks for a slot.
+
+    SEVFilter then trusts every candidate to carry one: checked here
+    against the ResourceRequest Nova builds from the same RequestSpec, the
+    one it sends Placement, on the running release.
+    """
+
+    def _do_test_queried(self, spec_obj, enable_pinning_translate=True):
+        request = sev_request.Request(spec_obj, block_device_mappings=[],
+                                      raw_image_properties={})
+        self.assertTrue(request.slot_in_query)
+        query = scheduler_utils.ResourceRequest.from_request_spec(
+            spec_obj, enable_pinning_translate=enable_pinning_translate)
+        group = query.get_request_group(None)
+        self.assertEqual(1, group.resources[orc.MEM_ENCRYPTION_CONTEXT])
+        # Where Nova names the model's trait (2025.2 on), it is this one.
+        self.assertLessEqual(
+            set(group.required_traits) & set(compat.MODEL_TRAITS.values()),
+            {request.encryption.config.trait})
+
+    def test_every_model_flavor_and_image_queried(self):
+        for model in compat.AMD_MODELS:
+            self._do_test_queried(factories.encrypted_spec(model))
+            self._do_test_queried(factories.spec(image_properties=dict(
+                factories.SNP if model == compat.AMD_SEV_SNP
+                else factories.UEFI, hw_mem_encryption=True,
+                **({'hw_mem_encryption_model': model}
+                   if compat.READS_IMAGE_MODEL else {}))))
+
+    def test_flavor_resources_zero_does_not_override(self):
+        # Nova adds the slot after the flavor's resources: extra specs.
+        self._do_test_queried(factories.encrypted_spec(extra_specs={
+            'resources:MEM_ENCRYPTION_CONTEXT': '0',
+            'resources1:MEM_ENCRYPTION_CONTEXT': '0'}))
+
+    def test_pcpu_fallback_query_queried(self):
+        # Nova's second query for pinned guests, VCPU instead of PCPU.
+        self._do_test_queried(factories.encrypted_spec(
+            extra_specs={'hw:cpu_policy': 'dedicated'}),
+            enable_pinning_translate=False)
+
+    def test_rebuild_plain_and_invalid_not_queried(self):
+        for spec_obj in (factories.encrypted_spec(rebuild=True),
+                         factories.spec(),
+                         factories.spec({'hw:mem_encryption': 'true'})):
+            self.assertFalse(sev_request.Request(
+                spec_obj, block_device_mappings=[],
+                raw_image_properties={}).slot_in_query)

@@ -68,7 +68,8 @@ class UnhonouredModelTestCase(test.TestCase):
                               instance_uuid=instance_uuid)
 
     def _passing(self, spec_obj):
-        return list(self.filter.filter_all(list(self.hosts), spec_obj))
+        return list(self.filter.filter_all(
+            factories.as_nova_hands_them(spec_obj, self.hosts), spec_obj))
 
     def _assert_refused_naming(self, spec_obj, model, release):
         error = self.assertRaises(exception.NoValidHost, self._passing,

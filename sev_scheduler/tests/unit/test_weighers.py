@@ -134,7 +134,8 @@ class SEVWeigherTestCase(test.NoDBTestCase):
         self.flags(max_guests_per_host=5, group='sev_scheduler')
         spec_obj = _encrypted_spec(
             context=nova_context.get_admin_context())
-        passed = list(filters.SEVFilter().filter_all(self.hosts, spec_obj))
+        passed = list(filters.SEVFilter().filter_all(
+            factories.as_nova_hands_them(spec_obj, self.hosts), spec_obj))
         self.assertEqual([self.sev1, self.sev2], passed)
         self._weighed(spec_obj, passed)
         self.assertEqual(1, self.placement.calls)
