@@ -143,8 +143,9 @@ class SEVFilterTestCase(test.TestCase):
         debug = self.useFixture(fixtures.MockPatchObject(filters.LOG,
                                                          'debug')).mock
         overcommitted = factories.sev_host('oc', ram_allocation_ratio=1.5)
-        self.assertEqual([], self._passing(factories.encrypted_spec(),
-                                           [overcommitted]))
+        empty = factories.host('empty', uuids.empty, candidates=[])
+        self.assertEqual([], list(self.filter.filter_all(
+            [overcommitted, empty], factories.encrypted_spec())))
         debug.assert_not_called()
 
     def test_every_model_sev_host_passes(self):

@@ -247,13 +247,19 @@ class FuzzTestCase(test.NoDBTestCase):
             spec_obj.image.disk_format = 'iso'
         # The block device mappings and raw image properties a
         # BuildRequest would hold.
-        sev_request.for_spec(
+        request = sev_request.for_spec(
             spec_obj,
             block_device_mappings=objects.BlockDeviceMappingList(
                 objects=mappings),
             raw_image_properties=dict(properties))
         encryption = sev_request.read_encryption(spec_obj.flavor,
                                                  spec_obj.image)
+        # SEVFilter trusts the candidates where Nova's own query asked for
+        # the slot: it must have, for every request it trusts them for.
+        query = factories.nova_query(spec_obj)
+        if request.slot_in_query and query is not None:
+            self.assertEqual(
+                1, query.get_request_group(None).resources.get(SLOT))
         handed = factories.as_nova_hands_them(spec_obj, hosts)
         try:
             passed = list(self.filter.filter_all(list(handed), spec_obj))
