@@ -120,7 +120,7 @@ class SEVFilterTestCase(test.TestCase):
         self.assertEqual([self.sev1, self.sev2],
                          self._passing(factories.encrypted_spec()))
 
-    def test_encrypted_request_candidates_left_as_placement_gave(self):
+    def test_encrypted_request_candidates_untouched_passes(self):
         # Nova's query asked for the slot: nothing to narrow per host.
         hosts = [factories.sev_host('a'), factories.sev_host('b')]
         before = [host.allocation_candidates for host in hosts]
