@@ -354,7 +354,7 @@ def print_targets(size, figures):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--sizes', type=int, nargs='+', default=SIZES)
-    parser.add_argument('--repeats', type=int, default=9,
+    parser.add_argument('--repeats', type=int, default=15,
                         help='runs per contender at 10,000 hosts; more '
                         'for fewer hosts, fewer (5 at least) for more')
     args = parser.parse_args()
