@@ -12,9 +12,10 @@
 
 """Which hosts can take one more guest of a memory encryption model."""
 
-import collections
 import contextlib
 import functools
+import random
+import time
 import weakref
 
 import os_resource_classes as orc
@@ -24,7 +25,9 @@ from nova import exception
 from nova.scheduler.client import report
 
 from sev_scheduler import compat
+from sev_scheduler import conf
 
+CONF = conf.CONF
 PLACEMENT_VERSION = '1.39'
 SLOT = orc.MEM_ENCRYPTION_CONTEXT
 # The slot providers' trait per model the running Nova honours.
@@ -116,83 +119,6 @@ def instance_holds_slot(context, instance_uuid, root_uuids, config):
     return False
 
 
-class SlotView:
-    """Encryption slots per compute node, for one request.
-
-    Read from one Placement call and kept on the request, so that SEVFilter
-    and SEVWeigher share it and nothing outlives the request. Keys are the
-    compute nodes' root provider UUIDs (``HostState.uuid``). The answer is
-    kept as Placement gave it and tallied only when asked: the filter's
-    memory check looks up one summary per host, and only a cap, the
-    weigher or isolation needs the sums over the whole answer.
-    """
-
-    def __init__(self, summaries=None, trait=None, sev_hosts=None):
-        #: allocation candidates' provider summaries, by provider UUID
-        self._summaries = summaries or {}
-        #: the requested model's trait
-        self._trait = trait
-        self._sev_hosts = sev_hosts
-
-    @functools.cached_property
-    def _tally(self):
-        used = collections.Counter()
-        free = collections.Counter()
-        for summary in self._summaries.values():
-            slots = summary['resources'].get(SLOT)
-            if slots is None:
-                continue
-            root = summary['root_provider_uuid']
-            used[root] += slots['used']
-            if self._trait in summary['traits']:
-                free[root] += slots['capacity'] - slots['used']
-        return used, free
-
-    @property
-    def sev_hosts(self):
-        """Hosts with slots of any AMD model."""
-        if self._sev_hosts is None:
-            self._sev_hosts = frozenset(self.used)
-        return self._sev_hosts
-
-    @property
-    def used(self):
-        """Slots used on a host, all models together."""
-        return self._tally[0]
-
-    @property
-    def free(self):
-        """Free slots of the requested model on a host."""
-        return self._tally[1]
-
-    def memory_overcommitted(self, host_state):
-        """Whether the host's memory may be overcommitted.
-
-        Its ``ram_allocation_ratio`` says so, unknown is not known to be
-        safe, or Placement does: with ``[DEFAULT] ram_allocation_ratio``
-        unset, an operator sets the MEMORY_MB allocation ratio in
-        Placement, and the compute keeps it, while
-        ``HostState.ram_allocation_ratio`` still says 1.0. Placement counts
-        (total - reserved) x ratio, in the summary of the compute node's
-        root provider, which has its memory: a capacity above the host's
-        whole memory means a ratio above 1.0. (A ratio so close to 1.0 that
-        it does not outgrow the reserved memory is not seen.) A host whose
-        memory Placement counts while the scheduler knows none is not known
-        to be safe.
-        """
-        # One method, dictionary lookups inline: it runs for every host of
-        # every amd-sev and amd-sev-es request.
-        ratio = host_state.ram_allocation_ratio
-        if ratio is None or ratio > 1.0:
-            return True
-        summary = self._summaries.get(host_state.uuid)
-        if summary is None:
-            return False
-        ram = summary['resources'].get(orc.MEMORY_MB)
-        return ram is not None and ram['capacity'] > (
-            host_state.total_usable_ram_mb or 0)
-
-
 def _get(context, url):
     client = report.report_client_singleton()
     with _placement_call():
@@ -204,20 +130,211 @@ def _get(context, url):
     return response.json()
 
 
-def _read_view(request):
-    config = request.encryption.config
-    if config is None:
-        # Which hosts have slots at all, full ones included.
-        providers = _get(request.context, '/resource_providers?required=in:%s'
-                         % ','.join(MODEL_TRAITS.values()))
-        return SlotView(sev_hosts=frozenset(
-            provider['root_provider_uuid']
-            for provider in providers['resource_providers']))
-    # The trees with a free slot of the model, every provider of each.
-    summaries = _get(request.context,
-                     '/allocation_candidates?resources=%s:1&required=%s'
-                     % (SLOT, config.trait))['provider_summaries']
-    return SlotView(summaries, config.trait)
+class Tree:
+    """One compute node's provider tree, as Placement summarised it.
+
+    Read with one small call (:func:`read_tree`): the root provider with
+    its memory, and the memory encryption slot providers (the root itself
+    before Nova 2025.2, children since), each with capacity, usage and
+    traits.
+    """
+
+    def __init__(self, root, summaries):
+        self._root = root
+        self._summaries = summaries
+
+    @property
+    def known(self):
+        """Whether Placement described the tree at all."""
+        return bool(self._summaries)
+
+    def _slots(self):
+        for summary in self._summaries.values():
+            slots = summary['resources'].get(SLOT)
+            if slots is not None:
+                yield summary, slots
+
+    @functools.cached_property
+    def used(self):
+        """Slots used, all models together."""
+        return sum(slots['used'] for _, slots in self._slots())
+
+    def free(self, trait):
+        """Free slots of the model whose trait is ``trait``."""
+        return sum(slots['capacity'] - slots['used']
+                   for summary, slots in self._slots()
+                   if trait in summary['traits'])
+
+    def memory_overcommitted(self, host_state):
+        """Whether Placement may overcommit the host's memory.
+
+        With ``[DEFAULT] ram_allocation_ratio`` unset, an operator sets the
+        MEMORY_MB allocation ratio in Placement, and the compute keeps it,
+        while ``HostState.ram_allocation_ratio`` still says 1.0. Placement
+        counts (total - reserved) x ratio: a capacity above the host's
+        whole memory means a ratio above 1.0. (A ratio so close to 1.0
+        that it does not outgrow the reserved memory is not seen.) Memory
+        that Placement does not describe, or that the scheduler knows
+        nothing of, is not known to be safe.
+        """
+        summary = self._summaries.get(self._root)
+        ram = summary['resources'].get(orc.MEMORY_MB) if summary else None
+        if ram is None:
+            return True
+        return not ram['capacity'] <= (host_state.total_usable_ram_mb or 0)
+
+
+def read_tree(context, root):
+    """Read one compute node's tree: one call, its answer one tree's size.
+
+    ``in_tree`` keeps Placement's work and answer to that tree; a
+    candidate for one MB of memory brings the summary of every provider
+    in it. A host whose memory is all allocated gets an unknown tree.
+
+    :raises PlacementUnavailable: when Placement does not answer.
+    """
+    return Tree(root, _get(
+        context, '/allocation_candidates?resources=%s:1&in_tree=%s&limit=1'
+        % (orc.MEMORY_MB, root))['provider_summaries'])
+
+
+def _read_sev_roots(context):
+    providers = _get(context, '/resource_providers?required=in:%s'
+                     % ','.join(MODEL_TRAITS.values()))['resource_providers']
+    return frozenset(provider['root_provider_uuid']
+                     for provider in providers)
+
+
+class Cache:
+    """What this scheduler process read from Placement, and when.
+
+    Nothing is shared between schedulers but Placement: each process keeps
+    its own copy, and each entry serves for ``[sev_scheduler]
+    placement_max_age`` seconds after it was read, never longer.
+    """
+
+    def __init__(self, clock=time.monotonic):
+        self._clock = clock
+        self._trees = {}
+        self._sev_roots = None
+        # Entries are dropped once they are too old to serve, when the
+        # cache has doubled since the last sweep: memory stays in
+        # proportion to the hosts read within the age.
+        self._sweep_at = 64
+
+    def _fresh(self, read_at):
+        return (self._clock() - read_at <=
+                CONF.sev_scheduler.placement_max_age)
+
+    def tree(self, root):
+        """A tree read recently enough, or None."""
+        entry = self._trees.get(root)
+        if entry is not None and self._fresh(entry[0]):
+            return entry[1]
+        return None
+
+    def read_tree(self, context, root):
+        tree = read_tree(context, root)
+        self._trees[root] = (self._clock(), tree)
+        if len(self._trees) >= self._sweep_at:
+            self._trees = {root: entry for root, entry in self._trees.items()
+                           if self._fresh(entry[0])}
+            self._sweep_at = max(64, 2 * len(self._trees))
+        return tree
+
+    def sev_roots(self, context):
+        """The compute nodes with slots of any AMD model, full or not.
+
+        One listing of the slot providers, once per maximum age.
+        """
+        if self._sev_roots is None or not self._fresh(self._sev_roots[0]):
+            self._sev_roots = (self._clock(), _read_sev_roots(context))
+        return self._sev_roots[1]
+
+
+# This scheduler process's copy.
+CACHE = Cache()
+
+
+class SlotView:
+    """The trees of the hosts one request considers.
+
+    Per request, shared by SEVFilter and SEVWeigher: trees this scheduler
+    read within ``[sev_scheduler] placement_max_age``, and the few this
+    request reads itself, which alone are fresh enough for a cap.
+    """
+
+    def __init__(self, context):
+        self._context = context
+        #: trees read during this request, by compute node UUID
+        self._read = {}
+        #: hosts the last admit() left unread, for the filter's log
+        self.unread = 0
+
+    def tree(self, host_state, fresh=False):
+        """The host's tree, None when not known recently enough.
+
+        :param fresh: only a tree this request read will do.
+        """
+        tree = self._read.get(host_state.uuid)
+        if tree is None and not fresh:
+            tree = CACHE.tree(host_state.uuid)
+        return tree
+
+    def admit(self, pending, admits, want):
+        """The pending hosts that ``admits`` lets through, judged on trees.
+
+        Hosts whose tree is known are judged first. Then the trees of the
+        others are read, in random order (so that no host is always
+        first), one call each, until ``want`` hosts are admitted, at most
+        four times ``want`` calls. Hosts left unread are not admitted this
+        time: a request reads a bounded amount, whatever the size of the
+        cloud.
+
+        :param pending: (host_state, cap) pairs; a capped host needs a tree
+            read by this request.
+        :param admits: ``admits(host_state, cap, tree)``.
+        :raises PlacementUnavailable: when a read fails and no host was
+            admitted.
+        """
+        admitted, unknown = [], []
+        for host_state, cap in pending:
+            tree = self.tree(host_state, fresh=bool(cap))
+            if tree is None:
+                unknown.append((host_state, cap))
+            elif admits(host_state, cap, tree):
+                admitted.append(host_state)
+        random.shuffle(unknown)
+        reads, error = 0, None
+        for host_state, cap in unknown:
+            if len(admitted) >= want or reads >= 4 * want:
+                break
+            reads += 1
+            try:
+                tree = self._read[host_state.uuid] = CACHE.read_tree(
+                    self._context, host_state.uuid)
+            except PlacementUnavailable as e:
+                error = e
+                break
+            if admits(host_state, cap, tree):
+                admitted.append(host_state)
+        self.unread = len(unknown) - reads
+        if error is not None and not admitted:
+            raise error
+        return admitted
+
+    def free(self, host_state, trait):
+        """Free slots of a model on a host, None when not known."""
+        tree = self.tree(host_state)
+        return tree.free(trait) if tree is not None and tree.known else None
+
+
+def sev_hosts(req):
+    """Compute nodes with slots of any AMD model, full or not.
+
+    :raises PlacementUnavailable: when Placement does not answer.
+    """
+    return CACHE.sev_roots(req.context)
 
 
 class OwnClaims:
@@ -270,10 +387,7 @@ def own_claims(request):
 
 
 def view(request):
-    """The request's SlotView: one Placement call, on first use only.
-
-    :raises PlacementUnavailable: when Placement does not answer.
-    """
+    """The request's SlotView, made on first use."""
     if request.slot_view is None:
-        request.slot_view = _read_view(request)
+        request.slot_view = SlotView(request.context)
     return request.slot_view

@@ -204,6 +204,64 @@ Related options:
 
 * ``[filter_scheduler] enabled_filters`` must include ``SEVFilter``.
 """),
+    cfg.IntOpt(
+        'placement_max_age',
+        default=60,
+        min=0,
+        help="""
+How long, in seconds, each scheduler process keeps what SEVFilter and
+SEVWeigher read from Placement, beyond what Nova's own query brings.
+
+That is: each compute node's provider tree (its MEMORY_MB allocation ratio,
+which an operator may set in Placement alone, and its slots), read with one
+small call per host when a request needs it, and the list of SEV-capable
+hosts, for isolation and for weighing requests without encryption. Data
+older than this is read again before it admits a guest; a cap is always
+judged on slots read by the request itself. Each scheduler keeps its own
+copy: after a change in Placement, every scheduler acts on it within this
+many seconds.
+
+The default, 60 seconds, is the interval at which compute hosts report
+their resources to Placement and the scheduler by default: a change is
+acted on within the time Nova itself takes to see most changes.
+
+Possible values:
+
+* 0: read again for every request (several calls per request).
+* A positive number of seconds.
+
+Related options:
+
+* ``placement_sample_size``.
+"""),
+    cfg.IntOpt(
+        'placement_sample_size',
+        default=5,
+        min=1,
+        help="""
+How many candidate hosts SEVFilter wants to admit, for one instance, before
+it stops reading provider trees from Placement.
+
+For models that lock guest memory (``amd-sev``, ``amd-sev-es``) and for
+capped hosts, SEVFilter judges a host on its provider tree. Hosts whose tree
+it read within ``placement_max_age`` (for a cap: during this request) are
+judged first; then it reads the trees of other candidates, in random order,
+one call each, until this many hosts pass (more for a multi-create: one
+more per instance), at most four times this many calls. Candidates left
+unread are not admitted for this request. So a request costs Placement a
+few small calls, whatever the size of the cloud, and a scheduler that
+has just started considers a few random hosts, then more as it serves
+requests.
+
+Possible values:
+
+* A positive number (default 5). Nova's ``[scheduler] max_attempts``
+  (default 3) hosts are needed for a host and its alternates.
+
+Related options:
+
+* ``placement_max_age``.
+"""),
 ]
 
 

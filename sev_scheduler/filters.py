@@ -49,15 +49,18 @@ class SEVFilter(filters.BaseHostFilter):
     * on rebuild, refuse an image that turns encryption on, or changes its
       model, for a server that holds no slot of that model.
 
-    Then per host, in constant time: drop hosts without an allocation
-    candidate carrying a ``MEM_ENCRYPTION_CONTEXT`` slot (Nova asked
-    Placement for one, so every candidate it gives carries one; where it
-    did not, the candidates are narrowed to those that do), whose RAM
-    allocation ratio (``ram_allocation_ratio``, or
-    MEMORY_MB's in Placement) is above 1.0 for models that lock guest
-    memory (amd-sev, amd-sev-es), or that reached their cap
-    (``[sev_scheduler] max_guests_per_host``, aggregate ``sev_max_guests``;
-    the usage comes from one Placement call per request).
+    Then per host: drop hosts without an allocation candidate carrying a
+    ``MEM_ENCRYPTION_CONTEXT`` slot (Nova asked Placement for one, so every
+    candidate it gives carries one; where it did not, the candidates are
+    narrowed to those that do), whose RAM allocation ratio
+    (``ram_allocation_ratio``, or MEMORY_MB's in Placement) is above 1.0
+    for models that lock guest memory (amd-sev, amd-sev-es), or that
+    reached their cap (``[sev_scheduler] max_guests_per_host``, aggregate
+    ``sev_max_guests``). The ratio in Placement and the slots used come
+    from each host's provider tree, a small read kept for
+    ``[sev_scheduler] placement_max_age`` seconds (for a cap, read by the
+    request itself); a request reads a few, until
+    ``placement_sample_size`` hosts pass.
 
     Any other request gets its hosts back untouched, unless
     ``[sev_scheduler] isolate_sev_hosts`` keeps it off SEV-capable hosts.
@@ -126,32 +129,31 @@ class SEVFilter(filters.BaseHostFilter):
 
 
 # Why a host is dropped, at DEBUG.
-_OVERCOMMITTED = ("%(host_state)s fails memory encryption: its memory is "
-                  "overcommitted (ram_allocation_ratio %(ratio)s, or above "
-                  "1.0 in Placement) and %(model)s guests lock their memory")
+_OVERCOMMITTED = ("%(host_state)s fails memory encryption: its memory may "
+                  "be overcommitted (ram_allocation_ratio %(ratio)s) and "
+                  "%(model)s guests lock their memory")
 _NO_SLOT = "%(host_state)s fails memory encryption: no free %(model)s slot"
-_CAPPED = ("%(host_state)s fails memory encryption: its cap of %(cap)d "
-           "encrypted guests is reached")
 
 
 def _with_free_slot(hosts, req):
     """The hosts that can take one more guest of the request's model.
 
-    Constant time per host, no I/O: what depends on the request alone is
-    read once, before the loop, and the request's SlotView (one Placement
-    call, shared with SEVWeigher) only for models that lock memory or on a
-    capped host. One loop over locals, as it runs for every host of every
-    encrypted request.
+    First, per host, what Nova already holds, in constant time and without
+    I/O: a candidate carrying a slot, the scheduler's RAM allocation ratio.
+    Then, only for models that lock memory and for capped hosts, each
+    host's provider tree from Placement (the request's SlotView, shared
+    with SEVWeigher), a bounded number of small reads per request.
     """
     locks_memory = (req.encryption.config.needs_locked_memory and
                     not CONF.sev_scheduler.allow_memory_overcommit)
     default_cap = CONF.sev_scheduler.max_guests_per_host
-    # Earlier instances of a multi-create took slots the view does not
-    # know of: where each host stood at the first. A request for one
-    # instance has none to count.
+    # Earlier instances of a multi-create took slots the trees read at the
+    # first do not show: where each host stood at the first. A request for
+    # one instance has none to count.
     claims = capacity.own_claims(req)
-    if (req.spec.obj_attr_is_set('num_instances') and
-            req.spec.num_instances > 1):
+    instances = (req.spec.num_instances
+                 if req.spec.obj_attr_is_set('num_instances') else 1)
+    if instances > 1:
         claims.see(hosts)
     # Where Nova asked Placement for the slot, every candidate carries one
     # (Placement's contract): whether they do is known for the whole
@@ -159,34 +161,69 @@ def _with_free_slot(hosts, req):
     narrow = not req.slot_in_query
     # With debug off, a dropped host costs no logging call.
     debug = LOG.isEnabledFor(logging.DEBUG)
-    # Models that lock memory: the request's one Placement call.
-    overcommitted = (capacity.view(req).memory_overcommitted
-                     if locks_memory and hosts else None)
-    passing = []
+    model = req.encryption.model
+    kept, pending = [], []
+    # One loop over locals: it runs for every host of every encrypted
+    # request.
     for host_state in hosts:
-        if overcommitted is not None and overcommitted(host_state):
+        if locks_memory and not _ratio_safe(host_state.ram_allocation_ratio):
             if debug:
                 LOG.debug(_OVERCOMMITTED, {
                     'host_state': host_state,
                     'ratio': host_state.ram_allocation_ratio,
-                    'model': req.encryption.model})
+                    'model': model})
             continue
         if not (capacity.keep_slot_candidates(host_state) if narrow
                 else host_state.allocation_candidates):
             if debug:
                 LOG.debug(_NO_SLOT, {'host_state': host_state,
-                                     'model': req.encryption.model})
+                                     'model': model})
             continue
-        if host_state.aggregates or default_cap:
-            cap = _cap(host_state, default_cap)
-            if cap and (capacity.view(req).used.get(host_state.uuid, 0) +
-                        claims.on(host_state)) >= cap:
-                if debug:
-                    LOG.debug(_CAPPED, {'host_state': host_state,
-                                        'cap': cap})
-                continue
-        passing.append(host_state)
+        cap = (_cap(host_state, default_cap)
+               if host_state.aggregates or default_cap else 0)
+        kept.append(host_state)
+        if locks_memory or cap:
+            pending.append((host_state, cap))
+    if not pending:
+        return kept
+
+    def admits(host_state, cap, tree):
+        if not tree.known:
+            reason = 'Placement did not describe its provider tree'
+        elif locks_memory and tree.memory_overcommitted(host_state):
+            reason = ('its memory is overcommitted in Placement and %s '
+                      'guests lock their memory' % model)
+        elif cap and tree.used + claims.on(host_state) >= cap:
+            reason = 'its cap of %d encrypted guests is reached' % cap
+        else:
+            return True
+        if debug:
+            LOG.debug("%(host_state)s fails memory encryption: %(reason)s",
+                      {'host_state': host_state, 'reason': reason})
+        return False
+
+    view = capacity.view(req)
+    admitted = set(map(id, view.admit(
+        pending, admits,
+        CONF.sev_scheduler.placement_sample_size + instances - 1)))
+    judged = {id(host_state) for host_state, _ in pending}
+    # In Nova's order.
+    passing = [host_state for host_state in kept
+               if id(host_state) in admitted or id(host_state) not in judged]
+    if debug and view.unread:
+        LOG.debug("SEVFilter left %(count)d hosts unjudged for instance "
+                  "%(uuid)s: enough passed on what Placement told this "
+                  "scheduler", {'count': view.unread,
+                                'uuid': req.instance_uuid})
     return passing
+
+
+def _ratio_safe(ratio):
+    """Whether a RAM allocation ratio is known not to overcommit memory.
+
+    None, NaN, an infinity or a negative number are not known to be safe.
+    """
+    return ratio is not None and 0.0 <= ratio <= 1.0
 
 
 def _cap(host_state, default):
@@ -197,7 +234,7 @@ def _cap(host_state, default):
 def _isolate(hosts, req):
     """Keep a request without encryption off SEV-capable hosts."""
     try:
-        sev_hosts = capacity.view(req).sev_hosts
+        sev_hosts = capacity.sev_hosts(req)
     except capacity.PlacementUnavailable as error:
         # Not knowing which hosts have slots never refuses a plain request.
         LOG.warning("SEVFilter cannot isolate SEV hosts for instance "

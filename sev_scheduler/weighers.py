@@ -70,23 +70,37 @@ class SEVWeigher(weights.BaseHostWeigher):
         if req.encryption.config is not None:
             self._current.encrypted = True
             self._current.multiplier = CONF.sev_scheduler.weight_multiplier
-            free = capacity.view(req).free
-            if not (req.spec.obj_attr_is_set('num_instances') and
-                    req.spec.num_instances > 1):
-                # One instance: no earlier one took a slot.
-                return [float(max(0, free.get(obj.obj.uuid, 0)))
-                        for obj in weighed_obj_list]
-            # Less what earlier instances of a multi-create took.
-            claims = capacity.own_claims(req)
-            return [float(max(0, free.get(obj.obj.uuid, 0) -
-                              claims.on(obj.obj)))
-                    for obj in weighed_obj_list]
+            return self._free_slots(req, [obj.obj for obj in
+                                          weighed_obj_list])
         if not self._current.multiplier:
             # Nothing to weigh: spare the Placement call.
             return [0.0] * len(weighed_obj_list)
-        sev_hosts = capacity.view(req).sev_hosts
+        sev_hosts = capacity.sev_hosts(req)
         return [1.0 if obj.obj.uuid in sev_hosts else 0.0
                 for obj in weighed_obj_list]
+
+    @staticmethod
+    def _free_slots(req, hosts):
+        """Free slots of the request's model per host, as last read.
+
+        From the hosts' provider trees, which SEVFilter read for models
+        that lock memory; for the others a few are read here, as SEVFilter
+        would. A host whose tree is not known weighs the mean of those
+        known: neither first nor last. Less what earlier instances of a
+        multi-create took.
+        """
+        view = capacity.view(req)
+        view.admit([(host_state, 0) for host_state in hosts],
+                   lambda host_state, cap, tree: True,
+                   CONF.sev_scheduler.placement_sample_size)
+        trait = req.encryption.config.trait
+        free = [view.free(host_state, trait) for host_state in hosts]
+        known = [slots for slots in free if slots is not None]
+        neutral = sum(known) / len(known) if known else 0.0
+        claims = capacity.own_claims(req)
+        return [float(max(0, (neutral if slots is None else slots) -
+                          claims.on(host_state)))
+                for host_state, slots in zip(hosts, free)]
 
     def _weigh_object(self, host_state, weight_properties):
         return self.weigh_objects([weights.WeighedHost(host_state, 0.0)],

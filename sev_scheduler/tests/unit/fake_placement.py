@@ -74,7 +74,8 @@ class FakePlacement:
         return report.TraitInfo(traits=set(self.traits.get(rp_uuid, ())),
                                 generation=1)
 
-    # The SlotView: GET, as SchedulerReportClient.get does it.
+    # Provider trees and SEV hosts: GET, as SchedulerReportClient.get does
+    # it.
 
     def get(self, url, version=None, global_request_id=None):
         self._call()
@@ -85,27 +86,31 @@ class FakePlacement:
             return _Response({'resource_providers': [
                 {'uuid': p.uuid, 'root_provider_uuid': p.root}
                 for p in self.providers if p.trait in wanted]})
-        trait = params['required'][0]
-        roots = {p.root for p in self.providers
-                 if p.trait == trait and p.used < p.total}
-        summaries = {
-            p.uuid: {'resources': {capacity.SLOT: {'capacity': p.total,
-                                                   'used': p.used}},
-                     'traits': [p.trait], 'root_provider_uuid': p.root}
-            for p in self.providers if p.root in roots}
-        for root in roots:
-            if root in self.memory:
-                summary = summaries.setdefault(root, {
-                    'resources': {}, 'traits': [],
-                    'root_provider_uuid': root})
-                summary['resources'][orc.MEMORY_MB] = {
-                    'capacity': self.memory[root], 'used': 0}
+        # One compute node's tree, as SlotView reads it.
+        root = params['in_tree'][0]
+        summaries = {root: {
+            'resources': {orc.MEMORY_MB: {
+                'capacity': self.memory.get(root, 0), 'used': 0}},
+            'traits': [], 'root_provider_uuid': root}}
+        for p in self.providers:
+            if p.root != root:
+                continue
+            summary = summaries.setdefault(p.uuid, {
+                'resources': {}, 'traits': [], 'root_provider_uuid': root})
+            summary['resources'][capacity.SLOT] = {'capacity': p.total,
+                                                   'used': p.used}
+            summary['traits'].append(p.trait)
         return _Response({'provider_summaries': summaries})
 
 
 def use(test_case):
-    """A FakePlacement standing in for Nova's client for the test."""
+    """A FakePlacement standing in for Nova's client for the test.
+
+    The scheduler process's copy of what it read starts empty.
+    """
     placement = FakePlacement()
+    test_case.useFixture(fixtures.MockPatchObject(capacity, 'CACHE',
+                                                  capacity.Cache()))
     test_case.useFixture(fixtures.MockPatch(
         'nova.scheduler.client.report.report_client_singleton',
         return_value=placement))

@@ -498,10 +498,10 @@ class CapAndIsolationTestCase(test.TestCase):
                          self._passing(factories.encrypted_spec()))
         self.assertEqual(0, self.placement.calls)
 
-    def test_locked_memory_one_placement_call_passes(self):
+    def test_locked_memory_one_call_per_tree_passes(self):
         self.assertEqual([self.sev1, self.sev2],
                          self._passing(factories.encrypted_spec()))
-        self.assertEqual(1, self.placement.calls)
+        self.assertEqual(2, self.placement.calls)
 
     def test_placement_memory_ratio_above_one_fails(self):
         # HostState says 1.0; Placement counts (16384 - 512) x 1.5.
@@ -511,7 +511,7 @@ class CapAndIsolationTestCase(test.TestCase):
         self.placement.memory[uuids.sev2] = 16384 - 512
         self.assertEqual([self.sev2],
                          self._passing(factories.encrypted_spec()))
-        self.assertEqual(1, self.placement.calls)
+        self.assertEqual(2, self.placement.calls)
 
     def test_placement_memory_ratio_unknown_total_fails(self):
         self.placement.memory[uuids.sev1] = 1024
@@ -564,7 +564,7 @@ class CapAndIsolationTestCase(test.TestCase):
         self.assertEqual(['sev1', 'sev2', 'sev2', 'sev2'],
                          self._place_instances(self._multi_create_spec(5),
                                                5))
-        self.assertEqual(1, self.placement.calls)
+        self.assertEqual(2, self.placement.calls)
 
     def test_multi_create_cap_one_one_per_host(self):
         self.flags(max_guests_per_host=4, group='sev_scheduler')
@@ -587,7 +587,7 @@ class CapAndIsolationTestCase(test.TestCase):
         self.flags(max_guests_per_host=3, group='sev_scheduler')
         self.assertEqual([self.sev2],
                          self._passing(factories.encrypted_spec()))
-        self.assertEqual(1, self.placement.calls)
+        self.assertEqual(2, self.placement.calls)
 
     def test_aggregate_cap_lowest_wins(self):
         self.sev2.aggregates = [
@@ -595,7 +595,7 @@ class CapAndIsolationTestCase(test.TestCase):
             objects.Aggregate(metadata={'sev_max_guests': '1'})]
         self.assertEqual([self.sev1],
                          self._passing(factories.encrypted_spec()))
-        self.assertEqual(1, self.placement.calls)
+        self.assertEqual(2, self.placement.calls)
 
     def test_aggregate_cap_zero_beside_real_cap_fails(self):
         # 0 is "no cap": it never lifts another aggregate's cap of 1.

@@ -70,7 +70,8 @@ class SEVWeigherTestCase(test.NoDBTestCase):
         # Free slots 7, 1, 0, normalised by Nova to 1, 1/7, 0.
         self.assertEqual([('sev1', 1.0), ('sev2', 0.143), ('plain', 0.0)],
                          self._weighed(_encrypted_spec()))
-        self.assertEqual(1, self.placement.calls)
+        # One provider tree read per host.
+        self.assertEqual(3, self.placement.calls)
 
     def test_multi_create_weighs_free_slots_less_own_claims(self):
         # Nova filters and weighs once per instance of a multi-create, with
@@ -83,7 +84,8 @@ class SEVWeigherTestCase(test.NoDBTestCase):
             self.sev1.consume_from_request(spec_obj)
         self.assertEqual({'sev1': 1.0, 'sev2': 1.0, 'plain': 0.0},
                          dict(self._weighed(spec_obj)))
-        self.assertEqual(1, self.placement.calls)
+        # The filter read the SEV hosts' trees, the weigher plain's only.
+        self.assertEqual(3, self.placement.calls)
 
     def test_encrypted_pack_with_negative_multiplier(self):
         self.flags(weight_multiplier=-2.0, group='sev_scheduler')
@@ -130,7 +132,7 @@ class SEVWeigherTestCase(test.NoDBTestCase):
         self.assertEqual({0.0}, {w for _h, w in
                                  self._weighed(_encrypted_spec())})
 
-    def test_one_placement_call_shared_with_filter(self):
+    def test_trees_read_once_shared_with_filter(self):
         self.flags(max_guests_per_host=5, group='sev_scheduler')
         spec_obj = _encrypted_spec(
             context=nova_context.get_admin_context())
@@ -138,7 +140,7 @@ class SEVWeigherTestCase(test.NoDBTestCase):
             factories.as_nova_hands_them(spec_obj, self.hosts), spec_obj))
         self.assertEqual([self.sev1, self.sev2], passed)
         self._weighed(spec_obj, passed)
-        self.assertEqual(1, self.placement.calls)
+        self.assertEqual(2, self.placement.calls)
 
     def test_single_host_weighed(self):
         self.assertEqual(7.0, weighers.SEVWeigher()._weigh_object(
