@@ -171,8 +171,15 @@ class CountingPlacement:
 
     def get(self, url, version=None, global_request_id=None):
         self.calls += 1
-        body = (self.providers if url.startswith('/resource_providers')
-                else self.summaries)
+        if url.startswith('/resource_providers'):
+            body = self.providers
+        else:
+            # One host's tree, as SlotView reads it.
+            root = url.rpartition('in_tree=')[2].partition('&')[0]
+            body = {'provider_summaries': {
+                uuid: summary for uuid, summary in
+                self.summaries['provider_summaries'].items()
+                if summary['root_provider_uuid'] == root}}
         return type('Response', (), {'status_code': 200,
                                      'json': lambda self: body})()
 

@@ -43,6 +43,7 @@ from nova import utils
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import host as libvirt_host
 
+from sev_scheduler import capacity
 from sev_scheduler import compat
 from sev_scheduler.tests.unit import releases
 from sev_scheduler.tests.unit import test_scheduler_service
@@ -133,6 +134,9 @@ class SEVTestBase(base.ServersTestBase):
             sys.prefix, 'etc', 'nova', 'api-paste.ini'), group='wsgi')
         self._features = {}
         super().setUp()
+        # What a new scheduler process has read from Placement: nothing.
+        self.useFixture(fixtures.MockPatchObject(capacity, 'CACHE',
+                                                 capacity.Cache()))
         # Nova's own AmdSevFixture since 2026.2, ours before.
         self.amd_sev = (getattr(self.libvirt, 'amd_sev', None) or
                         self.useFixture(KernelAmdSevFixture()))
