@@ -58,7 +58,6 @@ from nova import config  # noqa: E402
 from nova import context as nova_context  # noqa: E402
 from nova import objects  # noqa: E402
 from nova.scheduler.client import report  # noqa: E402
-from nova.scheduler import host_manager  # noqa: E402
 from nova.scheduler import utils as scheduler_utils  # noqa: E402
 from nova.scheduler import weights  # noqa: E402
 from nova.tests.functional import fixtures as func_fixtures  # noqa: E402

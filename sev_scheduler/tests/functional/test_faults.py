@@ -27,7 +27,7 @@ from nova.scheduler.client import report
 from sev_scheduler.tests.functional import base
 
 # The plugin's own Placement queries; Nova's are left alone.
-PLUGIN_QUERIES = ('/allocation_candidates?resources=MEM_ENCRYPTION_CONTEXT:1&',
+PLUGIN_QUERIES = ('/allocation_candidates?resources=MEMORY_MB:1&in_tree=',
                   '/resource_providers?required=in:')
 
 
