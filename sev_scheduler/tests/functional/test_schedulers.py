@@ -14,16 +14,7 @@ import fixtures
 
 from sev_scheduler import capacity
 from sev_scheduler.tests.functional import base
-
-
-class Clock:
-    """A monotonic clock the test moves."""
-
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
+from sev_scheduler.tests.unit import factories
 
 
 class SeveralSchedulersTestCase(base.SEVTestBase):
@@ -39,7 +30,7 @@ class SeveralSchedulersTestCase(base.SEVTestBase):
     def setUp(self):
         super().setUp()
         self.flags(placement_max_age=60, group='sev_scheduler')
-        self.clock = Clock()
+        self.clock = factories.Clock()
         self.first = capacity.Cache(clock=self.clock)
         self.second = capacity.Cache(clock=self.clock)
         self.start_host('sev1', slots=8)

@@ -179,3 +179,13 @@ def build_request(context, instance_uuid=uuids.instance, bdms=(),
             objects=list(bdms)))
     request.create()
     return request
+
+
+class Clock:
+    """A monotonic clock the test moves, for ``capacity.Cache``."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now

@@ -26,16 +26,6 @@ from sev_scheduler.tests.unit import factories
 from sev_scheduler.tests.unit import fake_placement
 
 
-class Clock:
-    """A monotonic clock the test moves."""
-
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
 class TreesTestCase(test.TestCase):
     """SEVFilter on a process cache whose clock the test moves."""
 
@@ -43,7 +33,7 @@ class TreesTestCase(test.TestCase):
         super().setUp()
         factories.build_request(nova_context.get_admin_context())
         self.placement = fake_placement.use(self)
-        self.clock = Clock()
+        self.clock = factories.Clock()
         self.useFixture(fixtures.MockPatchObject(
             capacity, 'CACHE', capacity.Cache(clock=self.clock)))
         self.flags(placement_max_age=60, group='sev_scheduler')
@@ -188,7 +178,7 @@ class TreesTestCase(test.TestCase):
 class CacheTestCase(test.NoDBTestCase):
 
     def test_old_entries_swept_as_cache_grows(self):
-        clock = Clock()
+        clock = factories.Clock()
         cache = capacity.Cache(clock=clock)
         self.flags(placement_max_age=60, group='sev_scheduler')
         self.useFixture(fixtures.MockPatchObject(
