@@ -222,23 +222,33 @@ class Cache:
         # proportion to the hosts read within the age.
         self._sweep_at = 64
 
-    def _fresh(self, read_at):
-        return (self._clock() - read_at <=
-                CONF.sev_scheduler.placement_max_age)
+    def recent(self):
+        """A function giving a root's tree if read within the age, or None.
+
+        For one pass over many hosts: the age is checked against one
+        reading of the clock.
+        """
+        trees = self._trees
+        oldest = self._clock() - CONF.sev_scheduler.placement_max_age
+
+        def tree(root):
+            entry = trees.get(root)
+            if entry is not None and entry[0] >= oldest:
+                return entry[1]
+            return None
+        return tree
 
     def tree(self, root):
         """A tree read recently enough, or None."""
-        entry = self._trees.get(root)
-        if entry is not None and self._fresh(entry[0]):
-            return entry[1]
-        return None
+        return self.recent()(root)
 
     def read_tree(self, context, root):
         tree = read_tree(context, root)
         self._trees[root] = (self._clock(), tree)
         if len(self._trees) >= self._sweep_at:
+            oldest = self._clock() - CONF.sev_scheduler.placement_max_age
             self._trees = {root: entry for root, entry in self._trees.items()
-                           if self._fresh(entry[0])}
+                           if entry[0] >= oldest}
             self._sweep_at = max(64, 2 * len(self._trees))
         return tree
 
@@ -247,7 +257,8 @@ class Cache:
 
         One listing of the slot providers, once per maximum age.
         """
-        if self._sev_roots is None or not self._fresh(self._sev_roots[0]):
+        if (self._sev_roots is None or self._sev_roots[0] <
+                self._clock() - CONF.sev_scheduler.placement_max_age):
             self._sev_roots = (self._clock(), _read_sev_roots(context))
         return self._sev_roots[1]
 
@@ -268,48 +279,47 @@ class SlotView:
         self._context = context
         #: trees read during this request, by compute node UUID
         self._read = {}
-        #: hosts the last admit() left unread, for the filter's log
+        #: hosts the last read_until() left unread, for the filter's log
         self.unread = 0
 
-    def tree(self, host_state, fresh=False):
-        """The host's tree, None when not known recently enough.
+    def lookup(self):
+        """``tree(uuid, fresh)``: a host's tree, None when not known.
 
-        :param fresh: only a tree this request read will do.
+        For one pass over the hosts, without I/O. ``fresh``: only a tree
+        this request read will do (for a cap).
         """
-        tree = self._read.get(host_state.uuid)
-        if tree is None and not fresh:
-            tree = CACHE.tree(host_state.uuid)
+        read = self._read.get
+        recent = CACHE.recent()
+
+        def tree(uuid, fresh=False):
+            found = read(uuid)
+            if found is None and not fresh:
+                found = recent(uuid)
+            return found
         return tree
 
-    def admit(self, pending, admits, want):
-        """The pending hosts that ``admits`` lets through, judged on trees.
+    def read_until(self, unknown, admits, want):
+        """Read trees of hosts not known, until ``want`` are admitted.
 
-        Hosts whose tree is known are judged first. Then the trees of the
-        others are read, in random order (so that no host is always
-        first), one call each, until ``want`` hosts are admitted, at most
-        four times ``want`` calls. Hosts left unread are not admitted this
-        time: a request reads a bounded amount, whatever the size of the
-        cloud.
+        In random order (so that no host is always first), one call each,
+        at most four times ``want`` calls. Hosts left unread are not
+        admitted this time: a request reads a bounded amount, whatever the
+        size of the cloud.
 
-        :param pending: (host_state, cap) pairs; a capped host needs a tree
-            read by this request.
+        :param unknown: entries ``(host_state, cap, ...)``; the rest of an
+            entry is the caller's.
         :param admits: ``admits(host_state, cap, tree)``.
-        :raises PlacementUnavailable: when a read fails and no host was
+        :returns: the entries admitted, in the order of ``unknown``.
+        :raises PlacementUnavailable: when a read fails and none was
             admitted.
         """
-        admitted, unknown = [], []
-        for host_state, cap in pending:
-            tree = self.tree(host_state, fresh=bool(cap))
-            if tree is None:
-                unknown.append((host_state, cap))
-            elif admits(host_state, cap, tree):
-                admitted.append(host_state)
-        reads, error = 0, None
+        admitted, reads, error = [], 0, None
         # A sample, not a shuffle: a request touches a few of thousands.
-        for host_state, cap in random.sample(
-                unknown, min(len(unknown), 4 * want)):
+        for index in random.sample(range(len(unknown)),
+                                   max(0, min(len(unknown), 4 * want))):
             if len(admitted) >= want:
                 break
+            host_state, cap = unknown[index][:2]
             reads += 1
             try:
                 tree = self._read[host_state.uuid] = CACHE.read_tree(
@@ -318,16 +328,28 @@ class SlotView:
                 error = e
                 break
             if admits(host_state, cap, tree):
-                admitted.append(host_state)
+                admitted.append(index)
         self.unread = len(unknown) - reads
         if error is not None and not admitted:
             raise error
-        return admitted
+        return [unknown[index] for index in sorted(admitted)]
 
-    def free(self, host_state, trait):
-        """Free slots of a model on a host, None when not known."""
-        tree = self.tree(host_state)
-        return tree.free(trait) if tree is not None and tree.known else None
+    def trees(self, hosts, want):
+        """Each host's tree or None, ``want`` known at least if possible.
+
+        For SEVWeigher: the trees SEVFilter read, and a few more read here
+        when fewer than ``want`` are known.
+        """
+        tree = self.lookup()
+        found = [tree(host_state.uuid) for host_state in hosts]
+        unknown = [(host_state, 0) for host_state, known in zip(hosts, found)
+                   if known is None]
+        self.read_until(unknown, lambda host_state, cap, tree: True,
+                        want - (len(hosts) - len(unknown)))
+        if unknown:
+            tree = self.lookup()
+            found = [tree(host_state.uuid) for host_state in hosts]
+        return found
 
 
 def sev_hosts(req):

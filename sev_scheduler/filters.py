@@ -162,7 +162,27 @@ def _with_free_slot(hosts, req):
     # With debug off, a dropped host costs no logging call.
     debug = LOG.isEnabledFor(logging.DEBUG)
     model = req.encryption.model
-    kept, pending = [], []
+
+    def admits(host_state, cap, tree):
+        if not tree.known:
+            reason = 'Placement did not describe its provider tree'
+        elif locks_memory and tree.memory_overcommitted(host_state):
+            reason = ('its memory is overcommitted in Placement and %s '
+                      'guests lock their memory' % model)
+        elif cap and tree.used + claims.on(host_state) >= cap:
+            reason = 'its cap of %d encrypted guests is reached' % cap
+        else:
+            return True
+        if debug:
+            LOG.debug("%(host_state)s fails memory encryption: %(reason)s",
+                      {'host_state': host_state, 'reason': reason})
+        return False
+
+    view = capacity.view(req)
+    tree_of = view.lookup()
+    # Hosts judged on a tree this scheduler knows pass here; those whose
+    # tree it does not know wait in unknown, with where they would go.
+    passing, unknown, admitted = [], [], 0
     # One loop over locals: it runs for every host of every encrypted
     # request.
     for host_state in hosts:
@@ -181,35 +201,31 @@ def _with_free_slot(hosts, req):
             continue
         cap = (_cap(host_state, default_cap)
                if host_state.aggregates or default_cap else 0)
-        kept.append(host_state)
         if locks_memory or cap:
-            pending.append((host_state, cap))
-    if not pending:
-        return kept
-
-    def admits(host_state, cap, tree):
-        if not tree.known:
-            reason = 'Placement did not describe its provider tree'
-        elif locks_memory and tree.memory_overcommitted(host_state):
-            reason = ('its memory is overcommitted in Placement and %s '
-                      'guests lock their memory' % model)
-        elif cap and tree.used + claims.on(host_state) >= cap:
-            reason = 'its cap of %d encrypted guests is reached' % cap
-        else:
-            return True
-        if debug:
-            LOG.debug("%(host_state)s fails memory encryption: %(reason)s",
-                      {'host_state': host_state, 'reason': reason})
-        return False
-
-    view = capacity.view(req)
-    admitted = set(map(id, view.admit(
-        pending, admits,
-        CONF.sev_scheduler.placement_sample_size + instances - 1)))
-    judged = {id(host_state) for host_state, _ in pending}
-    # In Nova's order.
-    passing = [host_state for host_state in kept
-               if id(host_state) in admitted or id(host_state) not in judged]
+            tree = tree_of(host_state.uuid, cap)
+            if tree is None:
+                unknown.append((host_state, cap, len(passing)))
+                continue
+            if not admits(host_state, cap, tree):
+                continue
+            admitted += 1
+        passing.append(host_state)
+    if not unknown:
+        return passing
+    try:
+        read = view.read_until(
+            unknown, admits,
+            CONF.sev_scheduler.placement_sample_size + instances - 1 -
+            admitted)
+    except capacity.PlacementUnavailable:
+        # Hosts judged on recent trees still pass; with none, the request
+        # is refused.
+        if not admitted:
+            raise
+        read = []
+    # Inserted from the last, each where Nova's order puts it.
+    for host_state, _, position in reversed(read):
+        passing.insert(position, host_state)
     if debug and view.unread:
         LOG.debug("SEVFilter left %(count)d hosts unjudged for instance "
                   "%(uuid)s: enough passed on what Placement told this "

@@ -40,8 +40,10 @@ class SEVWeigher(weights.BaseHostWeigher):
     ``[sev_scheduler] plain_on_sev_weight_multiplier`` (default -10.0: SEV
     hosts last).
 
-    Slot data comes from the request's one Placement call, shared with
-    SEVFilter. If Placement cannot be read, every host weighs the same.
+    Free slots come from the hosts' provider trees, shared with SEVFilter
+    (``[sev_scheduler] placement_max_age``); SEV-capable hosts from one
+    listing per maximum age. If Placement cannot be read, every host weighs
+    the same.
     """
 
     def __init__(self):
@@ -89,12 +91,10 @@ class SEVWeigher(weights.BaseHostWeigher):
         known: neither first nor last. Less what earlier instances of a
         multi-create took.
         """
-        view = capacity.view(req)
-        view.admit([(host_state, 0) for host_state in hosts],
-                   lambda host_state, cap, tree: True,
-                   CONF.sev_scheduler.placement_sample_size)
         trait = req.encryption.config.trait
-        free = [view.free(host_state, trait) for host_state in hosts]
+        free = [tree.free(trait) if tree is not None and tree.known else None
+                for tree in capacity.view(req).trees(
+                    hosts, CONF.sev_scheduler.placement_sample_size)]
         known = [slots for slots in free if slots is not None]
         neutral = sum(known) / len(known) if known else 0.0
         claims = capacity.own_claims(req)

@@ -95,6 +95,14 @@ class TreesTestCase(test.TestCase):
         self.assertEqual(self.hosts[15:], self._passing())
         self.assertLessEqual(self.placement.calls, 20)
 
+    def test_known_and_read_hosts_pass_in_nova_order(self):
+        known = self._passing()
+        self.flags(placement_sample_size=12, group='sev_scheduler')
+        passing = self._passing()
+        self.assertEqual(12, len(passing))
+        self.assertTrue(set(map(id, known)) <= set(map(id, passing)))
+        self.assertEqual(sorted(passing, key=self.hosts.index), passing)
+
     def test_reads_bounded_four_times_sample(self):
         for host in self.hosts:
             self._overcommit(host)
