@@ -75,7 +75,7 @@ SIZES = (1000, 5000)
 REQUESTS = 20
 RAM_MB = 262144
 SLOTS = 16
-# (what, at most this ratio to Nova's query), issue 17.
+# At most this ratio to Nova's query.
 ENCRYPTED_MEAN, ENCRYPTED_FIRST, PLAIN_MEAN = 0.05, 0.25, 0.01
 
 
