@@ -13,9 +13,10 @@
 """What a compute host tells about its SEV readiness, read from its files.
 
 Each fact is read on its own: one that cannot be read carries the reason,
-in words, and the others are still read. Paths follow what Nova's libvirt
-driver reads (``nova.virt.libvirt.host``), under a root that tests and
-operators can move.
+in words, and the others are still read; a byte that is not UTF-8 is such
+a reason, never an exception. Paths follow what Nova's libvirt driver reads
+(``nova.virt.libvirt.host``), under a root that tests and operators can
+move.
 """
 
 import dataclasses
@@ -66,28 +67,37 @@ class SevCapabilities:
     snp_offered: bool
 
 
+def _not_text(path, error):
+    """Why a file's bytes are not text, from a UnicodeDecodeError."""
+    return '%s is not text: byte 0x%02x at offset %d (not UTF-8)' % (
+        path, error.object[error.start], error.start)
+
+
 def domain_capabilities(path):
     """libvirt's domain capabilities from a file, stdin ('-') or virsh."""
     try:
+        # Bytes, as libvirt wrote them: lxml reads the encoding the XML
+        # declares (UTF-8 if none), and a byte outside it is not valid XML.
         if path is None:
-            text, _err = processutils.execute('virsh', 'domcapabilities')
+            data, _err = processutils.execute('virsh', 'domcapabilities',
+                                              binary=True)
         elif path == '-':
-            text = sys.stdin.read()
+            data = sys.stdin.buffer.read()
         else:
-            with open(path) as xml_file:
-                text = xml_file.read()
+            with open(path, 'rb') as xml_file:
+                data = xml_file.read()
     except (OSError, processutils.ProcessExecutionError) as error:
         where = path or '"virsh domcapabilities"'
         return Fact(error='cannot read domain capabilities from %s: %s'
                     % (where, getattr(error, 'strerror', None) or error))
     caps = libvirt_config.LibvirtConfigDomainCaps()
     try:
-        # Bytes: lxml refuses a str that declares its encoding.
-        root = etree.fromstring(text.encode())
+        root = etree.fromstring(data)
         caps.parse_dom(root)
     except etree.Error as error:
+        # lxml's message may span lines ("...\nBytes: 0xFF ..."): one row.
         return Fact(error='the domain capabilities are not valid XML: %s'
-                    % error)
+                    % ' '.join(str(error).split()))
     except exception.InvalidInput as error:
         return Fact(error='not libvirt domain capabilities: %s'
                     % error.format_message())
@@ -107,12 +117,16 @@ def domain_capabilities(path):
 def _read_text(path):
     """(text, error) of a sysfs file; text is None when it does not exist."""
     try:
-        with open(path) as sysfs_file:
-            return sysfs_file.read().strip(), None
+        with open(path, 'rb') as sysfs_file:
+            data = sysfs_file.read()
     except FileNotFoundError:
         return None, None
     except OSError as error:
         return None, 'cannot read %s: %s' % (path, error.strerror)
+    try:
+        return data.decode().strip(), None
+    except UnicodeDecodeError as error:
+        return None, _not_text(path, error)
 
 
 def kernel_parameters(sysfs_root):
@@ -170,6 +184,17 @@ class NovaConf:
 
 def nova_conf(paths):
     """nova.conf files, later ones winning, read with Nova's own options."""
+    for path in paths:
+        # oslo.config reads UTF-8 and says neither file nor byte otherwise;
+        # a file that cannot be opened is reported below.
+        try:
+            with open(path, 'rb') as conf_file:
+                conf_file.read().decode()
+        except OSError:
+            pass
+        except UnicodeDecodeError as error:
+            return Fact(error='cannot read nova.conf: %s'
+                        % _not_text(path, error))
     conf = cfg.ConfigOpts()
     conf.register_opts(nova.conf.compute.ALL_OPTS)
     conf.register_opts(nova.conf.libvirt.ALL_OPTS, group='libvirt')

@@ -12,6 +12,7 @@
 
 import io
 import os
+import shutil
 
 import fixtures
 import testtools
@@ -35,6 +36,9 @@ _ES_PLACED = compat.AMD_SEV_ES in compat.AMD_MODELS
 _SNP_PLACED = compat.AMD_SEV_SNP in compat.AMD_MODELS
 _ES_HAS_SLOTS = '%s gives SEV-ES guests slots of their own' % NOVA
 _SNP_HAS_SLOTS = '%s places SEV-SNP guests' % NOVA
+# The ready host's domain capabilities with a byte that is not UTF-8.
+_BAD_BYTE_XML = fakehost.domain_capabilities().encode().replace(
+    b'<domain>kvm', b'<domain>kvm\xff')
 
 
 def _deprecated():
@@ -353,12 +357,71 @@ class CheckHostTestCase(base.CommandTestCase):
         self._assert(results, 'SEV in libvirt', 'Failure',
                      'not libvirt domain capabilities')
 
+    def _stdin(self, data):
+        self.useFixture(fixtures.MonkeyPatch(
+            'sys.stdin', io.TextIOWrapper(io.BytesIO(data))))
+
     def test_domcapabilities_from_stdin(self):
-        with open(_input('ready', 'domcapabilities.xml')) as xml:
-            self.useFixture(fixtures.MonkeyPatch('sys.stdin',
-                                                 io.StringIO(xml.read())))
+        with open(_input('ready', 'domcapabilities.xml'), 'rb') as xml:
+            self._stdin(xml.read())
         status, results = self._check_host(domcapabilities='-')
         self.assertEqual(0, status)
+
+    def _assert_bad_byte_in_xml(self, status, results):
+        self.assertEqual(2, status)
+        self._assert(results, 'SEV in libvirt', 'Failure', 'not valid XML',
+                     'line 3')
+        # Every other check still runs on what could be read.
+        self._assert(results, 'RAM allocation ratio', 'Success')
+
+    def test_domcapabilities_bad_byte_fails(self):
+        xml = self.write_bytes('caps.xml', _BAD_BYTE_XML)
+        self._assert_bad_byte_in_xml(*self._check_host(domcapabilities=xml))
+
+    def test_domcapabilities_bad_byte_from_stdin_fails(self):
+        self._stdin(_BAD_BYTE_XML)
+        self._assert_bad_byte_in_xml(*self._check_host(domcapabilities='-'))
+
+    def test_domcapabilities_bad_byte_from_virsh_fails(self):
+        self._fake_virsh(_BAD_BYTE_XML)
+        status, out, err = self.run_command(
+            'check-host', '-f', 'value', '-c', 'Check', '-c', 'Result',
+            '-c', 'Details', '--sysfs-root', _input('ready', 'sys'),
+            '--nova-conf', _input('ready', 'nova.conf'))
+        self.assertEqual(2, status, out + err)
+        self.assertIn('SEV in libvirt Failure the domain capabilities are '
+                      'not valid XML', out)
+        self.assertIn('RAM allocation ratio Success', out)
+
+    def test_domcapabilities_from_virsh_succeeds(self):
+        with open(_input('ready', 'domcapabilities.xml'), 'rb') as xml:
+            self._fake_virsh(xml.read())
+        status, out, err = self.run_command(
+            'check-host', '-f', 'value',
+            '--sysfs-root', _input('ready', 'sys'),
+            '--nova-conf', _input('ready', 'nova.conf'))
+        self.assertEqual(0, status, out + err)
+
+    def test_domcapabilities_declared_encoding_succeeds(self):
+        # 0xff is a letter in Latin-1: the declaration makes it valid.
+        xml = self.write_bytes('caps.xml', b'<?xml version="1.0" encoding="'
+                               b'ISO-8859-1"?>\n<!-- \xff -->\n' +
+                               fakehost.domain_capabilities().encode())
+        status, results = self._check_host(domcapabilities=xml)
+        self.assertEqual(0, status)
+        self._assert(results, 'SEV in libvirt', 'Success', 'maxGuests 494')
+
+    def _fake_virsh(self, output):
+        """A virsh on PATH whose domcapabilities prints output."""
+        bindir = self.useFixture(fixtures.TempDir()).path
+        self.write_bytes('domcapabilities.xml', output, bindir)
+        script = os.path.join(bindir, 'virsh')
+        with open(script, 'w') as file:
+            file.write('#!/bin/sh\nexec %s "%s"\n' % (
+                shutil.which('cat'),
+                os.path.join(bindir, 'domcapabilities.xml')))
+        os.chmod(script, 0o755)
+        self.useFixture(fixtures.EnvironmentVariable('PATH', bindir))
 
     def test_without_virsh_fails(self):
         self.useFixture(fixtures.EnvironmentVariable(
@@ -397,8 +460,55 @@ class CheckHostTestCase(base.CommandTestCase):
         self._assert(results, 'kvm_amd parameters', 'Failure',
                      "holds 'maybe', not Y, N, 1 or 0")
 
-    def write_into(self, root, relative, text):
+    def test_broken_kernel_parameter_bad_byte_fails(self):
+        sysfs = fakehost.kvm_amd(self.useFixture(fixtures.TempDir()).path)
+        path = self.write_into(sysfs, 'module/kvm_amd/parameters/sev_es',
+                               b'Y\xff\n')
+        status, results = self._check_host(sysfs=sysfs)
+        self.assertEqual(2, status)
+        self._assert(results, 'kvm_amd parameters', 'Failure',
+                     '%s is not text: byte 0xff at offset 1' % path)
+        self._assert(results, 'SEV in libvirt', 'Success')
+
+    def test_misc_capacity_bad_byte_warns(self):
+        sysfs = fakehost.kvm_amd(self.useFixture(fixtures.TempDir()).path)
+        path = self.write_into(sysfs, 'fs/cgroup/misc.capacity',
+                               b'sev 494\nsev_es \xfe15\n')
+        status, results = self._check_host(sysfs=sysfs)
+        self.assertEqual(1, status)
+        self._assert(results, 'kvm_amd parameters', 'Warning',
+                     '%s is not text: byte 0xfe at offset 15' % path)
+
+    def test_machine_slice_memory_max_bad_byte_warns(self):
+        sysfs = fakehost.kvm_amd(self.useFixture(fixtures.TempDir()).path)
+        path = self.write_into(sysfs, 'fs/cgroup/machine.slice/memory.max',
+                               b'\x80')
+        conf = self.write_file('nova.conf', '[libvirt]\n'
+                               'hw_machine_type = x86_64=q35\n')
+        status, results = self._check_host(sysfs=sysfs, nova_conf=conf)
+        self.assertEqual(1, status)
+        self._assert(results, 'Memory for SEV guests', 'Warning',
+                     '%s is not text: byte 0x80 at offset 0' % path)
+
+    def test_nova_conf_bad_byte_fails(self):
+        ready = _input('ready', 'nova.conf')
+        conf = self.write_bytes('nova.conf', b'[DEFAULT]\n# caf\xe9\n')
+        status, results = self._check_host('ready', '--nova-conf', conf,
+                                           nova_conf=ready)
+        self.assertEqual(2, status)
+        self._assert(results, 'RAM allocation ratio', 'Failure',
+                     'cannot read nova.conf: %s is not text: byte 0xe9 at '
+                     'offset 15' % conf)
+        self.assertNotIn(ready, results['RAM allocation ratio'])
+        self._assert(results, 'SEV in libvirt', 'Success')
+
+    def write_into(self, root, relative, data):
         path = os.path.join(root, relative)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, 'w') as file:
-            file.write(text)
+        with open(path, 'wb' if isinstance(data, bytes) else 'w') as file:
+            file.write(data)
+        return path
+
+    def write_bytes(self, name, data, directory=None):
+        directory = directory or self.useFixture(fixtures.TempDir()).path
+        return self.write_into(directory, name, data)
