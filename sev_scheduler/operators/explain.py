@@ -24,7 +24,6 @@ line a support engineer can paste.
 
 import collections
 import dataclasses
-import urllib.parse
 
 from nova import exception
 from nova import objects
@@ -35,6 +34,7 @@ from sev_scheduler import aggregates
 from sev_scheduler.checks import mdev_vgpu
 from sev_scheduler import conf
 from sev_scheduler.operators import capacity
+from sev_scheduler.operators import cloud as sev_cloud
 from sev_scheduler.operators import requests
 
 #: The options of ``[sev_scheduler]`` that change the answer.
@@ -158,17 +158,23 @@ def _device_classes(resource_request):
             if mdev_vgpu.is_device(resource_class, safe)}
 
 
-def _placement_answer(cloud, request):
-    """(the query, roots it offers, {device class: roots with it free}).
+def _placement_query(request):
+    """(Nova's ResourceRequest, its allocation candidates URL).
 
-    Nova's own translation of the request; the request filters it adds
+    Nova's own translation of the request, sent as Nova sends it, byte for
+    byte: unquoted, an image's trait property holding '&', '=' or '%2C'
+    would become other parameters. The request filters Nova adds
     (disabled computes, availability zones...) are left out, so that a
     disabled host is named as such below.
     """
     resource_request = scheduler_utils.ResourceRequest.from_request_spec(
         request.spec)
-    query = ('/allocation_candidates?%s'
-             % urllib.parse.unquote(resource_request.to_querystring()))
+    return resource_request, ('/allocation_candidates?%s'
+                              % resource_request.to_querystring())
+
+
+def _placement_answer(cloud, resource_request, query):
+    """(roots Nova's query offers, {device class: roots with it free})."""
     summaries = cloud.get('placement', query)['provider_summaries']
     offered = {summary['root_provider_uuid']
                for summary in summaries.values()}
@@ -178,7 +184,7 @@ def _placement_answer(cloud, request):
                               '%s:%d' % (resource_class, amount))
         devices[resource_class] = {provider['root_provider_uuid'] for
                                    provider in providers['resource_providers']}
-    return query, offered, devices
+    return offered, devices
 
 
 def _hypervisors(cloud):
@@ -369,11 +375,21 @@ def explain(cloud, asked, config_source):
     devices = {}
     if model is not None:
         try:
-            query, offered, devices = _placement_answer(cloud, request)
+            resource_request, query = _placement_query(request)
         except exception.NovaException as error:
             reason = error.format_message()
             return Result(rows, refusals + [reason], ['not asked'], hosts,
                           'refused: %s' % reason, REFUSED)
+        try:
+            offered, devices = _placement_answer(cloud, resource_request,
+                                                 query)
+        except sev_cloud.CloudError as error:
+            if error.status is None:
+                raise
+            # Nova gets the same answer, and schedules nowhere.
+            return Result(rows, refusals, ['GET %s' % query, str(error)],
+                          hosts, "refused: Placement answered %d to Nova's "
+                          "query: no filter runs" % error.status, REFUSED)
         for host in hosts:
             root = roots[host.name]
             host.offered = root in offered

@@ -25,10 +25,14 @@ import os
 
 import fixtures
 
+from nova import context as nova_context
+from nova import objects
+from nova.scheduler import utils as scheduler_utils
 from nova.tests import fixtures as nova_fixtures
 
 from sev_scheduler.cmd import explain as explain_cmd
 from sev_scheduler.cmd import main
+from sev_scheduler.tests.functional import base
 from sev_scheduler.tests.functional import cloud
 
 FULL = 'refused: no free amd-sev slot: 2 hosts, 6 of 6 used'
@@ -85,7 +89,7 @@ class FullCloudTestCase(ExplainTestBase):
         self.assertEqual('No valid host was found. ', shown['Fault'])
         self.assertEqual(['no request-level refusal'], shown['Verdict'])
         query, offered = shown['Placement']
-        self.assertIn('MEM_ENCRYPTION_CONTEXT:1', query)
+        self.assertIn('MEM_ENCRYPTION_CONTEXT%3A1', query)
         self.assertEqual('offers 0 of these hosts', offered)
         self.assertEqual(
             [{'host': host, 'model': 'amd-sev', 'total': 3, 'used': 3,
@@ -241,6 +245,24 @@ class HostsTestCase(ExplainTestBase):
             'not encrypted: SEVFilter keeps it off the 1 SEV-capable '
             'host(s) (isolate_sev_hosts)', 0,
             '--flavor', 'plain', '--image', 'plain')
+
+    def test_trait_property_query_as_nova_builds_it_fails(self):
+        # Unquoted once, this trait's name would be two traits the host
+        # has; Nova sends it quoted, Placement knows no such trait, and
+        # no filter runs.
+        self.create_image('odd', dict(base.SEV_IMAGE, **{
+            'trait:COMPUTE_NODE%2CHW_CPU_X86_AMD_SEV': 'required'}))
+        server = self.boot(image='odd', expected_state='ERROR')
+        spec = objects.RequestSpec.get_by_instance_uuid(
+            nova_context.get_admin_context(), server['id'])
+        nova_query = scheduler_utils.ResourceRequest.from_request_spec(
+            spec).to_querystring()
+        status, shown, err = self.explain(server['id'])
+        self.assertEqual(
+            ('GET /allocation_candidates?%s' % nova_query,
+             "refused: Placement answered 400 to Nova's query: no filter "
+             "runs", 2),
+            (shown['Placement'][0], shown['Answer'], status), err)
 
     def _bad_input(self, *argv):
         status, shown, err = self.explain(*argv)
