@@ -22,6 +22,7 @@ from sev_scheduler import aggregates
 from sev_scheduler import capacity
 from sev_scheduler import checks
 from sev_scheduler import conf
+from sev_scheduler.i18n import _
 from sev_scheduler import request as sev_request
 from sev_scheduler import verdict
 
@@ -100,14 +101,18 @@ class SEVFilter(filters.BaseHostFilter):
         except Exception as error:
             encrypted = (req.encryption.requested if req is not None
                          else sev_request.names_encryption(spec_obj))
-            LOG.exception("SEVFilter failed for instance %(uuid)s",
-                          {'uuid': _instance_uuid(spec_obj)})
+            # The detail is the operator's; a traceback only for a bug.
+            LOG.warning("SEVFilter cannot check memory encryption for "
+                        "instance %(uuid)s: %(what)s",
+                        {'uuid': _instance_uuid(spec_obj),
+                         'what': _what_failed(error)},
+                        exc_info=not isinstance(error, _OUTAGES))
             if not encrypted:
                 return filter_obj_list if hosts is None else hosts
+            # What a tenant reads: no word of the infrastructure.
             _refuse(spec_obj, None,
-                    "Memory encryption was requested but could not be "
-                    "checked, so the request is refused: %s"
-                    % _what_failed(error))
+                    _("Memory encryption was requested but could not be "
+                      "checked at this time; please try again later"))
 
     def _check_request(self, req, hosts):
         """Refuse the whole request if it can never work; no-op otherwise."""
@@ -121,10 +126,10 @@ class SEVFilter(filters.BaseHostFilter):
                 req.context, req.instance_uuid,
                 {host.uuid for host in hosts}, encryption.config):
             _refuse(req.spec, encryption.model,
-                    "This rebuild asks for memory encryption (%(model)s) but "
-                    "the server holds no %(model)s encryption slot: a "
-                    "rebuild cannot turn memory encryption on or change its "
-                    "model, create a new server instead"
+                    _("This rebuild asks for memory encryption (%(model)s) "
+                      "but the server holds no %(model)s encryption slot: a "
+                      "rebuild cannot turn memory encryption on or change "
+                      "its model, create a new server instead")
                     % {'model': encryption.model})
 
 
@@ -224,7 +229,7 @@ def _with_free_slot(hosts, req):
             raise
         read = []
     # Inserted from the last, each where Nova's order puts it.
-    for host_state, _, position in reversed(read):
+    for host_state, cap, position in reversed(read):
         passing.insert(position, host_state)
     if debug and view.unread:
         LOG.debug("SEVFilter left %(count)d hosts unjudged for instance "
@@ -260,8 +265,12 @@ def _isolate(hosts, req):
     return [host for host in hosts if host.uuid not in sev_hosts]
 
 
+# What fails without a bug of ours: a service or database out of reach.
+_OUTAGES = (capacity.PlacementUnavailable, db_exc.DBError)
+
+
 def _what_failed(error):
-    """What went wrong, in words for the server's fault."""
+    """What went wrong, in words for the operator's log."""
     if isinstance(error, capacity.PlacementUnavailable):
         return str(error)
     if isinstance(error, db_exc.DBError):

@@ -20,6 +20,8 @@ import collections
 
 from nova import exception
 
+from sev_scheduler.i18n import _
+
 #: What Nova keeps of a fault's message (bytes of the instance_faults
 #: column, on every supported release). The whole reason still reaches the
 #: fault's details, which admins see, and the scheduler's log.
@@ -30,7 +32,7 @@ _FAULT_PREFIX = exception.NoValidHost(reason='').format_message()
 def invalid_reason(request):
     """Why the encryption request cannot be honoured as written, or None."""
     if request.encryption.error:
-        return ("Invalid memory encryption request: %s"
+        return (_("Invalid memory encryption request: %s")
                 % request.encryption.error)
     return None
 
@@ -47,8 +49,8 @@ def conflict_reason(request, checks):
     if not conflicts:
         return None
     model = request.encryption.model
-    subject = "Memory encryption%s cannot be used with " % (
-        ' (%s)' % model if model else '')
+    subject = (_("Memory encryption (%s) cannot be used with ") % model
+               if model else _("Memory encryption cannot be used with "))
     return fitting_reason(subject, conflicts)
 
 

@@ -26,6 +26,7 @@ from oslo_utils import uuidutils
 from nova.accelerator import cyborg
 
 from sev_scheduler.checks import base
+from sev_scheduler.i18n import _
 
 DEVICE_PROFILE_KEY = 'accel:device_profile'
 #: What every device profile group's requester_id starts with.
@@ -58,16 +59,17 @@ class AcceleratorsCheck(base.RequestCheck):
         profile = request.extra_specs.get(DEVICE_PROFILE_KEY)
         if profile:
             conflicts.append(
-                "Cyborg accelerator: flavor device profile '%s'" % profile)
+                _("Cyborg accelerator: flavor device profile '%s'")
+                % profile)
         for group in _requested_groups(request.spec):
             requester = (group.requester_id
                          if group.obj_attr_is_set('requester_id') else None)
             port = port_of(requester)
             if port is None or not port and profile:
                 continue
-            conflict = "Cyborg accelerator: %s" % (
-                'port %s' % port if port
-                else 'device profile group %s' % requester)
+            conflict = (_("Cyborg accelerator: port %s") % port if port
+                        else _("Cyborg accelerator: device profile group %s")
+                        % requester)
             if conflict not in conflicts:
                 conflicts.append(conflict)
         return conflicts

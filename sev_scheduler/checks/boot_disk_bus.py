@@ -22,6 +22,7 @@ from nova.objects import fields
 
 from sev_scheduler import buses
 from sev_scheduler.checks import base
+from sev_scheduler.i18n import _
 
 HINT = "use virtio, sata or virtio-scsi"
 
@@ -32,7 +33,7 @@ class BootDiskBusCheck(base.RequestCheck):
     def conflicts(self, request):
         placement = buses.placement(request)
         if placement.error:
-            return ["disks the libvirt driver cannot place: %s"
+            return [_("disks the libvirt driver cannot place: %s")
                     % placement.error]
         props = request.image_properties
         device = placement.boot_device
@@ -40,9 +41,11 @@ class BootDiskBusCheck(base.RequestCheck):
             return []
         if device.bus == fields.DiskBus.SCSI:
             model = props.get('hw_scsi_model')
-            return ["boot %s bus 'scsi' without hw_scsi_model=virtio-scsi "
-                    "(hw_scsi_model is %s)" % (
-                        device.device_type,
-                        "unset" if model is None else "'%s'" % model)]
-        return ["boot %s bus '%s' (%s); %s" % (
-            device.device_type, device.bus, device.source, HINT)]
+            return [_("boot %(type)s bus 'scsi' without "
+                      "hw_scsi_model=virtio-scsi (hw_scsi_model is "
+                      "%(model)s)") % {
+                'type': device.device_type,
+                'model': _("unset") if model is None else "'%s'" % model}]
+        return [_("boot %(type)s bus '%(bus)s' (%(source)s); %(hint)s") % {
+            'type': device.device_type, 'bus': device.bus,
+            'source': device.source, 'hint': HINT}]

@@ -26,6 +26,7 @@ from nova.scheduler import utils as scheduler_utils
 
 from sev_scheduler.checks import base
 from sev_scheduler import conf
+from sev_scheduler.i18n import _
 
 #: Standard classes of things passed through to, or emulated for, the
 #: guest: always refused.
@@ -68,12 +69,13 @@ def describe(key, amount, resource_class):
     Short: several must fit in Nova's 255-character fault.
     """
     if resource_class == orc.VGPU:
-        return "mdev vGPU: flavor extra spec %s=%s" % (key, amount)
+        return _("mdev vGPU: flavor extra spec %(key)s=%(amount)s") % {
+            'key': key, 'amount': amount}
     if resource_class in DEVICE_CLASSES:
-        return "device %s: flavor extra spec %s=%s" % (
-            resource_class, key, amount)
-    return "mdev or device: %s=%s (see safe_resource_classes)" % (
-        key, amount)
+        return _("device %(class)s: flavor extra spec %(key)s=%(amount)s") % {
+            'class': resource_class, 'key': key, 'amount': amount}
+    return _("mdev or device: %(key)s=%(amount)s (see "
+             "safe_resource_classes)") % {'key': key, 'amount': amount}
 
 
 class MdevVgpuCheck(base.RequestCheck):

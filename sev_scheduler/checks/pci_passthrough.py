@@ -21,6 +21,7 @@ check also works where no alias is defined (offline, or a broken alias).
 from nova.objects import instance_pci_requests
 
 from sev_scheduler.checks import base
+from sev_scheduler.i18n import _
 
 ALIAS_KEY = 'pci_passthrough:alias'
 
@@ -47,6 +48,7 @@ class PciPassthroughCheck(base.RequestCheck):
                     aliases.append(pci_request.alias_name)
             else:
                 ports.append(pci_request.requester_id or 'with no ID')
-        return (["PCI passthrough: flavor alias '%s'" % alias
+        return ([_("PCI passthrough: flavor alias '%s'") % alias
                  for alias in aliases] +
-                ["PCI passthrough: SR-IOV port %s" % port for port in ports])
+                [_("PCI passthrough: SR-IOV port %s") % port
+                 for port in ports])

@@ -14,8 +14,9 @@
 
 Placement unreachable, answering 500 or timing out when the plugin asks it,
 and a database error while reading block device mappings. Each time:
-encrypted requests are refused with what failed, others keep booting, and
-the scheduler serves the next request once the fault is gone.
+encrypted requests are refused, the tenant told to try later and the
+operator's log saying what failed; others keep booting; and the scheduler
+serves the next request once the fault is gone.
 """
 
 import fixtures
@@ -25,6 +26,7 @@ from oslo_db import exception as db_exc
 from nova.scheduler.client import report
 
 from sev_scheduler.tests.functional import base
+from sev_scheduler.tests.unit import faults
 
 # The plugin's own Placement queries; Nova's are left alone.
 PLUGIN_QUERIES = ('/allocation_candidates?resources=MEMORY_MB:1&in_tree=',
@@ -76,7 +78,8 @@ class FaultTestCase(base.SEVTestBase):
         self.flags(max_guests_per_host=10, group='sev_scheduler')
         self._inject(fault)
         server = self.boot(image='sev', expected_state='ERROR')
-        self.assert_refused(server, 'could not be checked', words)
+        faults.assert_unchecked(self, self.fault_of(server), words,
+                                self.stdlog.logger.output)
         # The weigher cannot weigh either: the plain guest lands anyway.
         self.boot()
         self.assertGreaterEqual(self.faults_injected, 2)
@@ -121,8 +124,10 @@ class FaultTestCase(base.SEVTestBase):
             'sev_scheduler.block_devices.get_for_request',
             side_effect=db_exc.DBConnectionError('gone')))
         server = self.boot(image='sev', expected_state='ERROR')
-        self.assert_refused(server, 'the database could not be read '
-                            '(DBConnectionError)')
+        faults.assert_unchecked(
+            self, self.fault_of(server),
+            'the database could not be read (DBConnectionError)',
+            self.stdlog.logger.output)
         self.boot()
         patch.mock.side_effect = None
         patch.mock.return_value = []
@@ -146,5 +151,6 @@ class RebuildFaultTestCase(base.SEVTestBase):
         self.api.post_server_action(
             server['id'], {'rebuild': {'imageRef': self.images['sev_other']}})
         server = self._wait_for_state_change(server, 'ERROR')
-        self.assertIn('Placement is unreachable (ConnectFailure)',
-                      self.fault_of(server))
+        faults.assert_unchecked(self, self.fault_of(server),
+                                'Placement is unreachable (ConnectFailure)',
+                                self.stdlog.logger.output)

@@ -24,6 +24,7 @@ from sev_scheduler import capacity
 from sev_scheduler import filters
 from sev_scheduler.tests.unit import factories
 from sev_scheduler.tests.unit import fake_placement
+from sev_scheduler.tests.unit import faults
 
 
 class TreesTestCase(test.TestCase):
@@ -122,8 +123,9 @@ class TreesTestCase(test.TestCase):
         self.clock.now += 61
         self.placement.error = ks_exc.ConnectFailure('down')
         error = self.assertRaises(exception.NoValidHost, self._passing)
-        self.assertIn('Placement is unreachable (ConnectFailure)',
-                      error.format_message())
+        faults.assert_unchecked(self, error.format_message(),
+                                'Placement is unreachable (ConnectFailure)',
+                                self.stdlog.logger.output)
 
     def test_placement_down_recent_trees_still_admit(self):
         first = self._passing()
