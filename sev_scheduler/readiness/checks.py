@@ -227,23 +227,33 @@ def check_slots(facts, options):
     return _worst(results)
 
 
+def _why_unsafe(ratio):
+    if ratio > 1.0:
+        return ('SEV and SEV-ES guests lock their memory, which cannot be '
+                'overcommitted')
+    return 'not a ratio, so not known to be safe for locked memory'
+
+
 def check_ram_allocation_ratio(facts, options):
     conf = _nova_conf(facts)
     if conf is None:
         return Result(Code.FAILURE, facts.nova_conf.error)
     ratio = conf.ram_allocation_ratio
     initial = conf.initial_ram_allocation_ratio
-    if ratio is not None and ratio > 1.0:
+    # oslo.config refuses a negative ratio but reads "nan": not above 1.0,
+    # and not known to be safe either.
+    if ratio is not None and not ratio <= 1.0:
         return Result(Code.FAILURE, (
-            'ram_allocation_ratio is %s: SEV and SEV-ES guests lock their '
-            'memory, which cannot be overcommitted, and SEVFilter gives '
-            'this host none; set [DEFAULT] ram_allocation_ratio = 1.0'
-            % ratio))
-    if ratio is None and initial > 1.0:
+            'ram_allocation_ratio is %s: %s, and SEVFilter gives this host '
+            'no SEV or SEV-ES guest; set [DEFAULT] ram_allocation_ratio = '
+            '1.0' % (ratio, _why_unsafe(ratio))))
+    if ratio is None and not initial <= 1.0:
         return Result(Code.FAILURE, (
             'ram_allocation_ratio is unset and initial_ram_allocation_ratio '
-            'is %s: a new compute node starts overcommitted; set [DEFAULT] '
-            'ram_allocation_ratio = 1.0' % initial))
+            'is %s: a new compute node starts %s; set [DEFAULT] '
+            'ram_allocation_ratio = 1.0'
+            % (initial, 'overcommitted' if initial > 1.0 else
+               'with a ratio not known to be safe')))
     if ratio is None:
         return Result(Code.SUCCESS, (
             'ram_allocation_ratio is unset: a new node starts at %s; an '

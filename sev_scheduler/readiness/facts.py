@@ -107,6 +107,11 @@ def domain_capabilities(path):
                     % error)
     sev = next((feature for feature in caps.features if isinstance(
         feature, libvirt_config.LibvirtConfigDomainCapsFeatureSev)), None)
+    for name, number in (('maxGuests', sev and sev.max_guests),
+                         ('maxESGuests', sev and sev.max_es_guests)):
+        if number is not None and number < 0:
+            return Fact(error='the domain capabilities hold a bad value: '
+                        '%s is %d, not a number of guests' % (name, number))
     return Fact(SevCapabilities(
         supported=bool(sev and sev.supported),
         max_guests=sev.max_guests if sev else None,
@@ -150,11 +155,14 @@ def misc_capacity(sysfs_root):
     if error or text is None:
         return Fact({}, error)
     try:
-        return Fact({name: int(count) for name, count in
-                     (line.split() for line in text.splitlines()
-                      if line.strip())})
+        counts = {name: int(count) for name, count in
+                  (line.split() for line in text.splitlines()
+                   if line.strip())}
     except ValueError:
+        counts = None
+    if counts is None or any(count < 0 for count in counts.values()):
         return Fact(error='%s is not "<resource> <count>" lines' % path)
+    return Fact(counts)
 
 
 def machine_slice_memory_max(sysfs_root):
@@ -164,9 +172,12 @@ def machine_slice_memory_max(sysfs_root):
     if error or text is None or text == 'max':
         return Fact(None, error)
     try:
-        return Fact(int(text))
+        limit = int(text)
     except ValueError:
+        limit = -1
+    if limit < 0:
         return Fact(error='%s holds %r, not a number of bytes' % (path, text))
+    return Fact(limit)
 
 
 @dataclasses.dataclass

@@ -460,6 +460,53 @@ class CheckHostTestCase(base.CommandTestCase):
         self._assert(results, 'kvm_amd parameters', 'Failure',
                      "holds 'maybe', not Y, N, 1 or 0")
 
+    def test_nan_ram_allocation_ratio_fails(self):
+        conf = self.write_file('nova.conf', '[DEFAULT]\n'
+                               'ram_allocation_ratio = nan\n')
+        status, results = self._check_host(nova_conf=conf)
+        self.assertEqual(2, status)
+        self._assert(results, 'RAM allocation ratio', 'Failure',
+                     'ram_allocation_ratio is nan', 'not known to be safe')
+
+    def test_nan_initial_ram_allocation_ratio_fails(self):
+        conf = self.write_file('nova.conf', '[DEFAULT]\n'
+                               'initial_ram_allocation_ratio = nan\n')
+        status, results = self._check_host(nova_conf=conf)
+        self.assertEqual(2, status)
+        self._assert(results, 'RAM allocation ratio', 'Failure',
+                     'initial_ram_allocation_ratio is nan')
+
+    def test_negative_max_guests_fails(self):
+        status, results = self._host(max_guests=-1)
+        self.assertEqual(2, status)
+        self._assert(results, 'SEV in libvirt', 'Failure',
+                     'maxGuests is -1, not a number of guests')
+
+    def test_negative_max_es_guests_fails(self):
+        status, results = self._host(max_es_guests=-15)
+        self.assertEqual(2, status)
+        self._assert(results, 'SEV in libvirt', 'Failure',
+                     'maxESGuests is -15, not a number of guests')
+
+    def test_negative_misc_capacity_warns(self):
+        sysfs = fakehost.kvm_amd(self.useFixture(fixtures.TempDir()).path)
+        path = self.write_into(sysfs, 'fs/cgroup/misc.capacity',
+                               'sev -1\nsev_es 15\n')
+        status, results = self._check_host(sysfs=sysfs)
+        self.assertEqual(1, status)
+        self._assert(results, 'kvm_amd parameters', 'Warning',
+                     '%s is not "<resource> <count>" lines' % path)
+
+    def test_negative_machine_slice_memory_max_warns(self):
+        sysfs = fakehost.kvm_amd(self.useFixture(fixtures.TempDir()).path)
+        self.write_into(sysfs, 'fs/cgroup/machine.slice/memory.max', '-1')
+        conf = self.write_file('nova.conf', '[libvirt]\n'
+                               'hw_machine_type = x86_64=q35\n')
+        status, results = self._check_host(sysfs=sysfs, nova_conf=conf)
+        self.assertEqual(1, status)
+        self._assert(results, 'Memory for SEV guests', 'Warning',
+                     "holds '-1', not a number of bytes")
+
     def test_broken_kernel_parameter_bad_byte_fails(self):
         sysfs = fakehost.kvm_amd(self.useFixture(fixtures.TempDir()).path)
         path = self.write_into(sysfs, 'module/kvm_amd/parameters/sev_es',
