@@ -18,10 +18,6 @@ from cliff import lister
 
 from sev_scheduler.cmd import base
 from sev_scheduler.operators import audit
-from sev_scheduler.operators import cloud as sev_cloud
-
-#: Exit status: no finding, findings, bad options, the cloud unreadable.
-CLEAN, FINDINGS, BAD_OPTIONS, CLOUD_UNREADABLE = 0, 1, 2, 3
 
 
 def _positive(text):
@@ -45,10 +41,9 @@ class Audit(base.CloudCommand, lister.Lister):
     by no server at all, an encrypted server on a host that overcommits
     memory, or with a device or bus that cannot work (an admin's forced
     host). One row per finding, with what to do. Needs admin credentials.
-
-    Exit status: 0 no finding, 1 findings, 2 bad options, 3 the cloud
-    could not be read.
     """
+
+    verdicts = ((base.OK, 'no finding'), (base.WARNING, 'findings'))
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -69,13 +64,5 @@ class Audit(base.CloudCommand, lister.Lister):
         return (('Server', 'Name', 'Host', 'Model', 'Kind', 'Problem',
                  'Action'), findings)
 
-    def run(self, parsed_args):
-        try:
-            super().run(parsed_args)
-        except ValueError as error:
-            self.app.LOG.error('%s', error)
-            return BAD_OPTIONS
-        except sev_cloud.CloudError as error:
-            self.app.LOG.error('Could not read the cloud: %s', error)
-            return CLOUD_UNREADABLE
-        return FINDINGS if self.findings else CLEAN
+    def status(self):
+        return base.WARNING if self.findings else base.OK

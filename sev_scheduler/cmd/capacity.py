@@ -30,6 +30,8 @@ class Capacity(base.CloudCommand, lister.Lister):
     (--nova-conf).
     """
 
+    verdicts = ((base.OK, 'the slots were read'),)
+
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument(

@@ -14,6 +14,7 @@
 
 from cliff import lister
 
+from sev_scheduler.cmd import base
 from sev_scheduler.readiness import checks
 from sev_scheduler.readiness import facts
 
@@ -25,17 +26,19 @@ def _positive(text):
     return value
 
 
-class CheckHost(lister.Lister):
+class CheckHost(base.Command, lister.Lister):
     """Check this host's SEV readiness: libvirt, kernel, nova.conf.
 
     Reads libvirt's domain capabilities, the kvm_amd kernel parameters, the
     misc and machine.slice cgroups, and nova.conf, as Nova's libvirt
     driver does, and counts each model's slots as the installed Nova does:
     where it still reads [libvirt] num_memory_encrypted_guests (before
-    2026.2), which of that option and libvirt's maxGuests wins. Exit
-    status: 0 when every check succeeds, 1 when the worst is a warning, 2
-    on any failure.
+    2026.2), which of that option and libvirt's maxGuests wins.
     """
+
+    verdicts = ((base.OK, 'every check succeeds'),
+                (base.WARNING, 'the worst check is a warning'),
+                (base.FAILURE, 'a check fails'))
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -68,6 +71,5 @@ class CheckHost(lister.Lister):
                 [(name, result.code.name.capitalize(), result.details)
                  for name, result in results])
 
-    def run(self, parsed_args):
-        super().run(parsed_args)
+    def status(self):
         return int(self.worst)

@@ -27,6 +27,7 @@ import re
 
 from cliff import show
 
+from sev_scheduler.cmd import base
 from sev_scheduler.operators import requests
 
 # How older openstack clients print properties: "a='1', b='2'".
@@ -63,12 +64,12 @@ def _properties(path, what):
     return shown.get('name') or what, dict(properties)
 
 
-class CheckRequest(show.ShowOne):
-    """Say whether SEVFilter would schedule a flavor and image, and why not.
+class CheckRequest(base.Command, show.ShowOne):
+    """Say whether SEVFilter would schedule a flavor and image, and why not."""
 
-    Exit status: 0 when the request would be scheduled (given a host with a
-    free slot), 2 when it is refused.
-    """
+    verdicts = ((base.OK, 'would be scheduled (given a host with a free '
+                          'slot)'),
+                (base.FAILURE, 'refused'))
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -104,14 +105,11 @@ class CheckRequest(show.ShowOne):
         reasons = requests.refusals(request)
         self.refused = bool(reasons)
         encryption = request.encryption
-        if parsed_args.formatter not in ('json', 'yaml'):
-            reasons = '\n'.join(reasons)
         return (('Encrypted', 'Model', 'Verdict', 'Reasons'),
                 ('yes' if encryption.requested else 'no',
                  encryption.model or '-',
                  'refused' if reasons else 'would be scheduled',
                  reasons))
 
-    def run(self, parsed_args):
-        super().run(parsed_args)
-        return 2 if self.refused else 0
+    def status(self):
+        return base.FAILURE if self.refused else base.OK

@@ -20,6 +20,8 @@ import warnings
 from cliff import lister
 import prettytable
 
+from sev_scheduler.cmd import base
+
 
 def _at_least(minimum):
     def count(text):
@@ -47,7 +49,7 @@ class _Report:
         self.progress(table.get_string())
 
 
-class Demo(lister.Lister):
+class Demo(base.Command, lister.Lister):
     """Boot a scripted series of servers in an embedded cloud.
 
     Starts Nova's API, conductor, scheduler and Placement in process with
@@ -56,6 +58,8 @@ class Demo(lister.Lister):
     boots one request per rule. Hosts and progress go to stderr; the
     outcome of each request is the command's output.
     """
+
+    verdicts = ((base.OK, 'the demo ran'),)
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)

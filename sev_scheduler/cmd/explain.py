@@ -12,8 +12,6 @@
 
 """``sev-scheduler explain``: why a server did not boot, or would not."""
 
-import sys
-
 from cliff import show
 
 from nova.network import model as network_model
@@ -59,9 +57,9 @@ class Explain(base.CloudCommand, show.ShowOne):
     allocation ratio in Placement, cap, isolation, nova-compute service).
     The last field, Answer, is one line to paste. The [sev_scheduler]
     options are the scheduler's when --nova-conf names its nova.conf.
-
-    Exit status: 0 would fit, 2 would not, 1 bad input.
     """
+
+    verdicts = ((base.OK, 'would fit'), (base.FAILURE, 'would not fit'))
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -84,14 +82,6 @@ class Explain(base.CloudCommand, show.ShowOne):
             help='a port of this vnic_type (repeatable)')
         base.add_scheduler_conf_argument(parser)
         self.add_cloud_arguments(parser)
-
-        def usage_error(message):
-            # Exit status 2 means "would not fit": bad input is 1.
-            parser.print_usage(sys.stderr)
-            parser.exit(explain.BAD_INPUT, '%s: error: %s\n'
-                        % (parser.prog, message))
-
-        parser.error = usage_error
         return parser
 
     @staticmethod
@@ -99,10 +89,10 @@ class Explain(base.CloudCommand, show.ShowOne):
         if parsed_args.server:
             if (parsed_args.flavor or parsed_args.image or
                     parsed_args.volume_bus or parsed_args.port_vnic_type):
-                raise explain.ExplainError(
+                raise base.UsageError(
                     'give either SERVER or --flavor and --image, not both')
         elif not (parsed_args.flavor and parsed_args.image):
-            raise explain.ExplainError(
+            raise base.UsageError(
                 'give SERVER, or --flavor and --image for a request not '
                 'made yet')
 
@@ -138,13 +128,12 @@ class Explain(base.CloudCommand, show.ShowOne):
 
     @staticmethod
     def _text(field, value):
+        """One line per item (the output escapes and joins them)."""
         if field == 'Hosts':
-            return '\n'.join(_host_line(row) for row in value) or '(none)'
+            return [_host_line(row) for row in value] or '(none)'
         if isinstance(value, list):
-            return '\n'.join(value) or '(none)'
+            return value or '(none)'
         return value
 
-    def run(self, parsed_args):
-        self.exit_code = explain.BAD_INPUT
-        super().run(parsed_args)
+    def status(self):
         return self.exit_code

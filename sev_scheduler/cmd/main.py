@@ -12,12 +12,15 @@
 
 """``sev-scheduler``: the operator's command line, built on cliff."""
 
+import functools
 import sys
 import warnings
 
 from cliff import app
 from cliff import commandmanager
 import pbr.version
+
+from sev_scheduler.cmd import base
 
 
 class SEVSchedulerApp(app.App):
@@ -30,6 +33,23 @@ class SEVSchedulerApp(app.App):
             command_manager=commandmanager.CommandManager(
                 'sev_scheduler.commands'),
             deferred_help=True)
+
+    def build_option_parser(self, description, version,
+                            argparse_kwargs=None):
+        parser = super().build_option_parser(description, version,
+                                             argparse_kwargs)
+        # A usage error is not a verdict: base.USAGE, not argparse's 2.
+        parser.error = functools.partial(base.usage_error, parser)
+        return parser
+
+    def run_subcommand(self, argv):
+        try:
+            self.command_manager.find_command(argv)
+        except ValueError:
+            # cliff says what is wrong, and exits 2: a verdict here.
+            super().run_subcommand(argv)
+            return base.USAGE
+        return super().run_subcommand(argv)
 
 
 def main(argv=None):

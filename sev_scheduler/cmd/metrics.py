@@ -17,14 +17,24 @@ import threading
 
 from cliff import command
 
-from sev_scheduler.cmd import audit as audit_cmd
 from sev_scheduler.cmd import base
-from sev_scheduler.operators import cloud as sev_cloud
 from sev_scheduler.operators import metrics
+
+#: Where --listen :PORT binds: this host only, as the Prometheus exporters
+#: that hold credentials do. Every scrape is unauthenticated, and what it
+#: reads is read with the command's (admin) credentials.
+DEFAULT_ADDRESS = '127.0.0.1'
+
+#: Seconds between two collections when served (--interval).
+DEFAULT_INTERVAL = 60
 
 
 def listen_address(text):
-    """(address, port) of ADDRESS:PORT; [::1]:9100 for IPv6."""
+    """(address, port) of ADDRESS:PORT; [::1]:9178 for IPv6.
+
+    :PORT alone is DEFAULT_ADDRESS: every interface only when named
+    (0.0.0.0:PORT, [::]:PORT).
+    """
     address, sep, port = text.rpartition(':')
     try:
         port = int(port)
@@ -32,8 +42,19 @@ def listen_address(text):
         port = -1
     if not sep or not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(
-            'expected ADDRESS:PORT (e.g. 0.0.0.0:9100), not %r' % text)
-    return address.strip('[]') or '0.0.0.0', port
+            'expected ADDRESS:PORT (e.g. 127.0.0.1:9178), not %r' % text)
+    return address.strip('[]') or DEFAULT_ADDRESS, port
+
+
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(
+            'expected seconds, 0 or more, not %r' % text)
+    return value
 
 
 class Metrics(base.CloudCommand, command.Command):
@@ -43,18 +64,20 @@ class Metrics(base.CloudCommand, command.Command):
     and free, from Placement; with --audit, sev-scheduler audit's findings
     by kind (it lists every server: slower). Printed, written atomically
     to a file for node_exporter's textfile collector (--output), or served
-    with every scrape reading the cloud anew (--listen).
-
-    Exit status: 0, 1 the file could not be written or the address not
-    listened on, 2 bad options, 3 the cloud could not be read (the output
-    then says sev_scheduler_cloud_up 0).
+    over HTTP (--listen), on this host only unless an address is given,
+    reading the cloud at most once per --interval and serving the last
+    collection in between. The audit findings do not change the exit
+    status: they are in the metrics.
     """
+
+    verdicts = ((base.OK, 'the metrics were written, or served until '
+                          'interrupted'),)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         #: Set to stop serving; ``server`` is set once serving.
         self.stop = threading.Event()
-        self.server = self.collector = None
+        self.server = self.collector = self.throttle = None
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -65,7 +88,15 @@ class Metrics(base.CloudCommand, command.Command):
                  "e.g. into node_exporter's --collector.textfile.directory")
         where.add_argument(
             '--listen', metavar='ADDRESS:PORT', type=listen_address,
-            help='serve the metrics over HTTP until interrupted')
+            help='serve the metrics over HTTP until interrupted; :PORT '
+                 'listens on %s only, 0.0.0.0:PORT or [::]:PORT on every '
+                 'interface' % DEFAULT_ADDRESS)
+        parser.add_argument(
+            '--interval', metavar='SECONDS', type=_seconds,
+            default=DEFAULT_INTERVAL,
+            help='with --listen, read the cloud at most once per SECONDS, '
+                 'serving the last collection in between (default '
+                 '%(default)s)')
         parser.add_argument(
             '--audit', action='store_true',
             help='also run sev-scheduler audit and count its findings by '
@@ -78,11 +109,12 @@ class Metrics(base.CloudCommand, command.Command):
         base.use_scheduler_conf(parsed_args)
         self.collector = metrics.CloudCollector(self.cloud(parsed_args),
                                                 audit=parsed_args.audit)
-        registry = metrics.registry(self.collector)
         if parsed_args.listen:
-            self.serve(registry, *parsed_args.listen)
+            self.throttle = metrics.Throttled(self.collector,
+                                              parsed_args.interval)
+            self.serve(metrics.registry(self.throttle), *parsed_args.listen)
             return
-        data = metrics.exposition(registry)
+        data = metrics.exposition(metrics.registry(self.collector))
         if parsed_args.output:
             metrics.write_textfile(parsed_args.output, data)
         else:
@@ -100,19 +132,6 @@ class Metrics(base.CloudCommand, command.Command):
             self.server.shutdown()
             self.server.server_close()
 
-    def run(self, parsed_args):
-        try:
-            super().run(parsed_args)
-        except ValueError as error:
-            self.app.LOG.error('%s', error)
-            return audit_cmd.BAD_OPTIONS
-        except sev_cloud.CloudError as error:
-            self.app.LOG.error('Could not read the cloud: %s', error)
-            return audit_cmd.CLOUD_UNREADABLE
-        except OSError as error:
-            self.app.LOG.error('Could not write or serve the metrics: %s',
-                               error)
-            return 1
-        if self.collector.error:
-            return audit_cmd.CLOUD_UNREADABLE
-        return 0
+    def status(self):
+        # The output says sev_scheduler_cloud_up 0: no verdict.
+        return base.ERROR if self.collector.error else base.OK

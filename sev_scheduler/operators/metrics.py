@@ -12,16 +12,19 @@
 
 """Encryption slots and audit findings as Prometheus metrics.
 
-A custom collector: the cloud is read on every collection (every scrape
-when served, once for a textfile), through ``operators.capacity`` and,
-when asked for, ``operators.audit``; prometheus_client writes the
-exposition. The audit lists every server and is off unless asked for.
+A custom collector: the cloud is read on every collection (once for a
+textfile; when served, at most once per interval through ``Throttled``),
+through ``operators.capacity`` and, when asked for, ``operators.audit``;
+prometheus_client writes the exposition. The audit lists every server and
+is off unless asked for.
 """
 
 import collections
 import logging
 import os
 import tempfile
+import threading
+import time
 
 import prometheus_client
 from prometheus_client import core as prometheus_core
@@ -67,6 +70,35 @@ class CloudCollector:
             yield _findings_family(findings)
         up.add_metric([], 1)
         yield up
+
+
+class Throttled:
+    """A collector that collects at most once per ``interval`` seconds.
+
+    Between, every scrape is served the families of the last collection,
+    a failed one included (``cloud_up 0``): however often it is scraped,
+    and by however many scrapers, the cloud is read no more often than
+    that. Concurrent scrapes wait for the collection under way and share
+    it. ``clock`` is monotonic seconds (tests move their own).
+    """
+
+    def __init__(self, collector, interval, clock=time.monotonic):
+        self.collector = collector
+        self.interval = interval
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._families = None
+        self._collected_at = None
+
+    def collect(self):
+        with self._lock:
+            now = self.clock()
+            if (self._families is None or
+                    now - self._collected_at >= self.interval):
+                self._families = list(self.collector.collect())
+                self._collected_at = now
+            families = self._families
+        return iter(families)
 
 
 def _slot_families(slots):
@@ -135,7 +167,7 @@ def write_textfile(path, data):
 
 
 def serve(registry, address, port):
-    """Serve the registry over HTTP; each scrape collects anew.
+    """Serve the registry over HTTP; each scrape collects from it.
 
     :returns: the (server, thread) of prometheus_client.
     """

@@ -146,18 +146,18 @@ class AuditCommandTestCase(base.CommandTestCase):
         self.useFixture(fixtures.EnvironmentVariable(
             'OS_CLIENT_CONFIG_FILE', path))
 
-    def test_unreachable_cloud_exit_3(self):
+    def test_unreachable_cloud_exit_255(self):
         status, out, err = self.run_command('audit', '--os-cloud', 'down')
-        self.assertEqual((3, ''), (status, out))
+        self.assertEqual((255, ''), (status, out))
         self.assertIn('Could not read the cloud: cannot reach Placement',
                       err)
 
-    def test_unreadable_nova_conf_exit_2(self):
+    def test_unreadable_nova_conf_exit_255(self):
         path = self.write_file('nova.conf', '[sev_scheduler]\nchecks = ,\n'
                                'max_guests_per_host = -1\n')
         status, out, err = self.run_command('audit', '--os-cloud', 'down',
                                             '--nova-conf', path)
-        self.assertEqual(2, status)
+        self.assertEqual(255, status)
         self.assertIn('cannot read [sev_scheduler] of %s' % path, err)
 
 

@@ -61,6 +61,55 @@ class CollectorTestCase(testtools.TestCase):
         self.assertEqual(2 * first, cloud.calls['placement'])
 
 
+class Clock:
+    """A monotonic clock the test moves."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+class ThrottledTestCase(testtools.TestCase):
+    """At most one collection per interval, the last one served between."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.FakeLogger())
+        self.cloud = canned_cloud.CannedCloud({})
+        self.clock = Clock()
+        self.registry = metrics.registry(metrics.Throttled(
+            metrics.CloudCollector(self.cloud), 60, clock=self.clock))
+
+    def _scrape(self):
+        metrics.exposition(self.registry)
+        return self.cloud.calls['placement']
+
+    def test_scrapes_within_interval_read_cloud_once_passes(self):
+        first = self._scrape()
+        self.clock.now += 59.9
+        self.assertEqual(first, self._scrape())
+
+    def test_scrape_after_interval_reads_anew_passes(self):
+        first = self._scrape()
+        self.clock.now += 60
+        self.assertEqual(2 * first, self._scrape())
+
+    def test_last_collection_served_between_passes(self):
+        first = metrics.exposition(self.registry)
+        self.clock.now += 30
+        self.assertEqual(first, metrics.exposition(self.registry))
+
+    def test_interval_zero_reads_every_scrape_passes(self):
+        registry = metrics.registry(metrics.Throttled(
+            metrics.CloudCollector(self.cloud), 0, clock=self.clock))
+        metrics.exposition(registry)
+        first = self.cloud.calls['placement']
+        metrics.exposition(registry)
+        self.assertEqual(2 * first, self.cloud.calls['placement'])
+
+
 class TextfileTestCase(testtools.TestCase):
 
     def test_replaced_whole_no_temporary_left(self):
@@ -77,9 +126,15 @@ class ListenAddressTestCase(testtools.TestCase):
 
     def test_forms(self):
         self.assertEqual(
-            [('127.0.0.1', 9100), ('0.0.0.0', 9100), ('::1', 0)],
+            [('127.0.0.1', 9100), ('0.0.0.0', 9100), ('::1', 0),
+             ('::', 9100)],
             [metrics_cmd.listen_address(text)
-             for text in ('127.0.0.1:9100', ':9100', '[::1]:0')])
+             for text in ('127.0.0.1:9100', '0.0.0.0:9100', '[::1]:0',
+                          '[::]:9100')])
+
+    def test_port_alone_localhost_passes(self):
+        self.assertEqual(('127.0.0.1', 9100),
+                         metrics_cmd.listen_address(':9100'))
 
     def test_bad_forms_refused(self):
         for text in ('9100', 'host:port', 'host:70000'):
@@ -89,7 +144,7 @@ class ListenAddressTestCase(testtools.TestCase):
 
 class MetricsCommandTestCase(base.CommandTestCase):
 
-    def test_unreachable_cloud_exit_3_cloud_up_zero(self):
+    def test_unreachable_cloud_exit_255_cloud_up_zero(self):
         # A Placement endpoint nothing listens on.
         path = self.write_file('clouds.yaml', (
             'clouds:\n  down:\n    auth_type: admin_token\n    auth:\n'
@@ -97,16 +152,41 @@ class MetricsCommandTestCase(base.CommandTestCase):
         self.useFixture(fixtures.EnvironmentVariable(
             'OS_CLIENT_CONFIG_FILE', path))
         status, out, err = self.run_command('metrics', '--os-cloud', 'down')
-        self.assertEqual(3, status)
+        self.assertEqual(255, status)
         self.assertIn('sev_scheduler_cloud_up 0.0', out)
         self.assertIn('Could not read the cloud: cannot reach Placement',
                       err)
 
     def test_bad_listen_address_usage_error(self):
         status, out, err = self.run_command('metrics', '--listen', 'x')
-        self.assertEqual(2, status)
-        self.assertIn("expected ADDRESS:PORT (e.g. 0.0.0.0:9100), not 'x'",
-                      err)
+        self.assertEqual(64, status)
+        self.assertIn("expected ADDRESS:PORT (e.g. 127.0.0.1:9178), not "
+                      "'x'", err)
+
+    def test_interval_negative_usage_fails(self):
+        status, _out, err = self.run_command('metrics', '--listen', ':0',
+                                             '--interval', '-1')
+        self.assertEqual(64, status)
+        self.assertIn("expected seconds, 0 or more, not '-1'", err)
+
+    def test_listen_collects_through_throttle_passes(self):
+        served = {}
+
+        def serve(command, registry, address, port):
+            served.update(interval=command.throttle.interval,
+                          address=address, port=port)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'sev_scheduler.cmd.metrics.Metrics.serve', serve))
+        self.useFixture(fixtures.EnvironmentVariable(
+            'OS_CLIENT_CONFIG_FILE', self.write_file('clouds.yaml', (
+                'clouds:\n  down:\n    auth_type: admin_token\n'
+                '    auth:\n      endpoint: http://127.0.0.1:9\n'
+                '      token: admin\n'))))
+        self.run_command('metrics', '--listen', ':9178', '--interval', '45',
+                         '--os-cloud', 'down')
+        self.assertEqual({'address': '127.0.0.1', 'port': 9178,
+                          'interval': 45}, served)
 
 
 class ReadmeAlertRulesTestCase(testtools.TestCase):

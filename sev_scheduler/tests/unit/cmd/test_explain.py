@@ -30,31 +30,36 @@ class ExplainInputTestCase(base.CommandTestCase):
             'OS_CLIENT_CONFIG_FILE',
             self.write_file('clouds.yaml', 'clouds: {}\n')))
 
-    def _bad_input(self, *argv):
+    def _usage(self, *argv):
         status, out, err = self.run_command('explain', *argv)
-        self.assertEqual((1, ''), (status, out))
+        self.assertEqual((64, ''), (status, out))
         return err
 
-    def test_unknown_volume_bus(self):
-        self.assertIn("invalid choice: 'floppy'", self._bad_input(
+    def _error(self, *argv):
+        status, out, err = self.run_command('explain', *argv)
+        self.assertEqual((255, ''), (status, out))
+        return err
+
+    def test_unknown_volume_bus_usage_fails(self):
+        self.assertIn("invalid choice: 'floppy'", self._usage(
             '--flavor', 'f', '--image', 'i', '--volume-bus', 'floppy'))
 
-    def test_unknown_option(self):
+    def test_unknown_option_usage_fails(self):
         self.assertIn('unrecognized arguments: --nope',
-                      self._bad_input('srv', '--nope'))
+                      self._usage('srv', '--nope'))
 
-    def test_nothing_to_explain(self):
+    def test_nothing_to_explain_usage_fails(self):
         self.assertIn('give SERVER, or --flavor and --image',
-                      self._bad_input('--flavor', 'f'))
+                      self._usage('--flavor', 'f'))
 
-    def test_server_and_flavor(self):
-        self.assertIn('not both', self._bad_input('srv', '--flavor', 'f'))
+    def test_server_and_flavor_usage_fails(self):
+        self.assertIn('not both', self._usage('srv', '--flavor', 'f'))
 
-    def test_bad_nova_conf_value(self):
+    def test_bad_nova_conf_value_error_fails(self):
         conf = self.write_file(
             'nova.conf', '[sev_scheduler]\nisolate_sev_hosts = maybe\n')
-        self.assertIn('isolate_sev_hosts', self._bad_input(
+        self.assertIn('isolate_sev_hosts', self._error(
             'srv', '--nova-conf', conf))
 
-    def test_unknown_cloud(self):
-        self.assertIn('nope', self._bad_input('srv', '--os-cloud', 'nope'))
+    def test_unknown_cloud_error_fails(self):
+        self.assertIn('nope', self._error('srv', '--os-cloud', 'nope'))
