@@ -21,6 +21,7 @@ one CloudError, whose message says which call failed and how.
 """
 
 import sys
+import urllib.parse
 
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exc
@@ -88,6 +89,27 @@ class Cloud:
         except ValueError:
             raise CloudError('%s answered GET %s with no JSON'
                              % (NAMES[service], url)) from None
+
+    def get_all(self, service, url, key, microversion=None):
+        """Every item of a listing the API pages, all pages read.
+
+        Nova answers at most ``[api] max_limit`` items (1,000 by default)
+        and links the next page (``<key>_links``, rel next); its query is
+        sent to the same path, whatever host the link names.
+
+        :param key: the listing's key in the body ('hypervisors').
+        :raises CloudError: as ``get``.
+        """
+        path = url.partition('?')[0]
+        items = []
+        while True:
+            body = self.get(service, url, microversion)
+            items += body[key]
+            following = [link['href'] for link in body.get(key + '_links', ())
+                         if link.get('rel') == 'next']
+            if not body[key] or not following:
+                return items
+            url = '%s?%s' % (path, urllib.parse.urlsplit(following[0]).query)
 
 
 def from_session(session, region_name=None, interface=None,

@@ -190,7 +190,8 @@ def _placement_answer(cloud, resource_request, query):
 def _hypervisors(cloud):
     """Compute node name -> its hypervisor as the compute API shows it."""
     return {hypervisor['hypervisor_hostname']: hypervisor for hypervisor in
-            cloud.get('compute', '/os-hypervisors/detail')['hypervisors']}
+            cloud.get_all('compute', '/os-hypervisors/detail',
+                          'hypervisors')}
 
 
 def _service(hypervisor):

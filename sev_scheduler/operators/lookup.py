@@ -72,8 +72,8 @@ def _one(found, what, name):
 
 def find_flavor(cloud, name_or_id):
     """The flavor with this ID or name, extra specs included."""
-    flavors = cloud.get('compute', '/flavors/detail?is_public=None',
-                        microversion=FLAVOR_MICROVERSION)['flavors']
+    flavors = cloud.get_all('compute', '/flavors/detail?is_public=None',
+                            'flavors', microversion=FLAVOR_MICROVERSION)
     by_id = [flavor for flavor in flavors if flavor['id'] == name_or_id]
     return by_id[0] if by_id else _one(
         [flavor for flavor in flavors if flavor['name'] == name_or_id],
@@ -99,8 +99,8 @@ def find_server(cloud, name_or_id):
     query = urllib.parse.urlencode(
         {'uuid': name_or_id} if uuidutils.is_uuid_like(name_or_id)
         else {'name': '^%s$' % re.escape(name_or_id)})
-    servers = cloud.get('compute', '/servers?all_tenants=1&' + query,
-                        microversion=SERVER_MICROVERSION)['servers']
+    servers = cloud.get_all('compute', '/servers?all_tenants=1&' + query,
+                            'servers', microversion=SERVER_MICROVERSION)
     found = _one([server for server in servers
                   if name_or_id in (server['id'], server['name'])],
                  'server', name_or_id)

@@ -187,6 +187,26 @@ class CapTestCase(ExplainTestBase):
             '--nova-conf', conf, '--flavor', 'sev', '--image', 'sev')
 
 
+class PagesTestCase(ExplainTestBase):
+    """A cloud larger than one page of Nova's API ([api] max_limit)."""
+
+    def setUp(self):
+        super().setUp()
+        self.start_host('sev1', slots=2)
+        self.start_host('sev2', slots=2)
+        self.flags(max_limit=1, group='api')
+
+    def test_hosts_beyond_first_page_passes(self):
+        # The server embeds its flavor: no flavor listing is read.
+        server = self.boot(image='sev', flavor='sev')
+        self.assert_answer('would fit on sev1, sev2', 0, server['id'])
+
+    def test_flavor_beyond_first_page_passes(self):
+        shown = self.assert_answer('would fit on sev1, sev2', 0,
+                                   '--flavor', 'sev', '--image', 'sev')
+        self.assertEqual('sev (%s)' % self.flavors['sev'], shown['Flavor'])
+
+
 class HostsTestCase(ExplainTestBase):
     """A disabled host, a fitting request, isolation, bad input."""
 
