@@ -17,9 +17,8 @@ nova.conf (``--config-file``, ``--config-dir``; by default where Nova
 looks) with Nova's own option definitions and ours, and asks the same
 code nova-scheduler runs when it starts: Nova's filter and weigher
 loaders, and the options' validation SEVFilter does. One method per
-check; each result says the fix. The exit status is the worst result:
-0 success, 1 warning, 2 failure (255: no configuration could be
-read).
+check; each result says the fix. The exit status is the worst result,
+as for every sev-scheduler command (``cmd/base.py``).
 """
 
 import glob
@@ -36,6 +35,8 @@ from nova.scheduler import filters as nova_filters
 from nova.scheduler import weights as nova_weights
 from nova import version
 
+from sev_scheduler.cmd import base
+from sev_scheduler.cmd import output
 from sev_scheduler import conf as sev_conf
 
 SUCCESS = upgradecheck.Code.SUCCESS
@@ -44,7 +45,11 @@ FAILURE = upgradecheck.Code.FAILURE
 
 #: The exit status when no configuration could be read, as
 #: oslo.upgradecheck's for an error: never taken for a check's result.
-NOTHING_READ = 255
+NOTHING_READ = base.ERROR
+
+EPILOG = ('Exit status: 0 success, 1 warning, 2 failure (the worst '
+          'result), %d usage error, %d error (no nova.conf read, or a '
+          'check could not run).' % (base.USAGE, base.ERROR))
 
 FILTER = 'sev_scheduler.filters.SEVFilter'
 WEIGHER = 'sev_scheduler.weighers.SEVWeigher'
@@ -113,6 +118,20 @@ def _supported_range():
     return oldest, SUPPORTED_NOVA[oldest], newest, SUPPORTED_NOVA[newest]
 
 
+def _escaped(check):
+    """A check whose details show control characters (``cmd.output``).
+
+    Details quote nova.conf: its keys and values, the errors of what it
+    names.
+    """
+    def escaped(checks):
+        result = check(checks)
+        if result.details:
+            result.details = output.escape(result.details)
+        return result
+    return escaped
+
+
 class Checks(upgradecheck.UpgradeCommands):
     """The checks, on the nova.conf of the scheduler."""
 
@@ -129,6 +148,11 @@ class Checks(upgradecheck.UpgradeCommands):
                   'looks for it (~/.nova, ~, /etc/nova, /etc): give '
                   '--config-file', file=sys.stderr)
             return NOTHING_READ
+        if not self.conf.command.json:
+            # The table is for a terminal; JSON keeps exact values.
+            self._upgrade_checks = tuple(
+                (name, _escaped(check))
+                for name, check in type(self)._upgrade_checks)
         return super().check()
 
     def _filter_loaded(self):
@@ -294,14 +318,25 @@ def main(argv=None):
     conf = cfg.ConfigOpts()
     nova.conf.scheduler.register_opts(conf)
     sev_conf.register_opts(conf)
+    # upgradecheck.main, with the exit statuses in the help, and a usage
+    # error that is not argparse's 2 (a failure here).
+    checks = Checks(conf)
+    upgradecheck.register_cli_options(conf, checks)
     try:
-        return upgradecheck.main(
-            conf, 'nova', Checks(conf),
-            argv=sys.argv[1:] if argv is None else argv)
+        conf(args=sys.argv[1:] if argv is None else argv, project='nova',
+             epilog=EPILOG)
+    except SystemExit as error:
+        if error.code == 2:
+            return base.USAGE
+        raise
     except cfg.Error as error:
         # A missing or unparsable file: nothing was checked.
         print('sev-scheduler-status: %s' % error, file=sys.stderr)
         return NOTHING_READ
+    # upgradecheck's table reads --json from its own global, as its main
+    # sets it.
+    upgradecheck.CONF = conf
+    return upgradecheck.run(conf)
 
 
 if __name__ == '__main__':

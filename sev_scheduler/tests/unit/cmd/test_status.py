@@ -139,6 +139,41 @@ class ConfiguredTestCase(StatusTestCase):
         self.assertIn('none.conf', err)
 
 
+class ContractTestCase(StatusTestCase):
+    """The exit statuses and output every sev-scheduler command keeps."""
+
+    def test_unknown_option_usage_fails(self):
+        code, out, err = self.run_status('upgrade', 'check', '--nope')
+        self.assertEqual((64, ''), (code, out))
+        self.assertIn('--nope', err)
+
+    def test_help_lists_exit_status_passes(self):
+        stdout = io.StringIO()
+        with contextlib.redirect_stdout(stdout):
+            error = self.assertRaises(SystemExit, status.main, ['--help'])
+        self.assertEqual(0, error.code)
+        self.assertIn('Exit status: 0 success, 1 warning, 2 failure',
+                      ' '.join(stdout.getvalue().split()))
+
+    def _unknown_key(self, *argv):
+        path = self.nova_conf(CONFIGURED + '[sev_scheduler]\n'
+                              '\x1b[2Jcleared = 1\n')
+        return self.run_status('--config-file', path, 'upgrade', 'check',
+                               *argv)
+
+    def test_table_control_characters_escaped_passes(self):
+        code, out, err = self._unknown_key()
+        self.assertEqual(WARNING, code, err)
+        self.assertNotIn('\x1b', out)
+        self.assertIn('\\x1b[2Jcleared', out)
+
+    def test_json_exact_value_passes(self):
+        code, out, err = self._unknown_key('--json')
+        details = {check['check']: check['details']
+                   for check in json.loads(out)['checks']}
+        self.assertIn('\x1b[2Jcleared', details['[sev_scheduler] options'])
+
+
 class NoConfigTestCase(StatusTestCase):
 
     def setUp(self):
