@@ -14,6 +14,7 @@
 
 import contextlib
 import functools
+import math
 import random
 import time
 import weakref
@@ -130,6 +131,16 @@ def _get(context, url):
     return response.json()
 
 
+def _count(value):
+    """Whether a value is a count: a whole number, not negative.
+
+    Placement counts capacity and usage in whole numbers, as Nova counts a
+    host's memory. Anything else (NaN, an infinity, a negative or
+    fractional number, None) says nothing known, so nothing safe.
+    """
+    return type(value) is int and value >= 0
+
+
 class Tree:
     """One compute node's provider tree, as Placement summarised it.
 
@@ -156,14 +167,30 @@ class Tree:
 
     @functools.cached_property
     def used(self):
-        """Slots used, all models together."""
-        return sum(slots['used'] for _, slots in self._slots())
+        """Slots used, all models together.
+
+        Infinite when a provider's usage is not a count: an unknown usage
+        never leaves room under a cap.
+        """
+        used = 0
+        for _, slots in self._slots():
+            if not _count(slots.get('used')):
+                return math.inf
+            used += slots['used']
+        return used
 
     def free(self, trait):
-        """Free slots of the model whose trait is ``trait``."""
-        return sum(slots['capacity'] - slots['used']
-                   for summary, slots in self._slots()
-                   if trait in summary['traits'])
+        """Free slots of the model whose trait is ``trait``.
+
+        A provider whose capacity or usage is not a count adds none.
+        """
+        free = 0
+        for summary, slots in self._slots():
+            if trait in summary['traits']:
+                capacity, used = slots.get('capacity'), slots.get('used')
+                if _count(capacity) and _count(used) and capacity > used:
+                    free += capacity - used
+        return free
 
     def memory_overcommitted(self, host_state):
         """Whether Placement may overcommit the host's memory.
@@ -174,14 +201,16 @@ class Tree:
         counts (total - reserved) x ratio: a capacity above the host's
         whole memory means a ratio above 1.0. (A ratio so close to 1.0
         that it does not outgrow the reserved memory is not seen.) Memory
-        that Placement does not describe, or that the scheduler knows
-        nothing of, is not known to be safe.
+        that Placement does not describe, or that either it or the
+        scheduler does not count in whole MB, is not known to be safe.
         """
         summary = self._summaries.get(self._root)
         ram = summary['resources'].get(orc.MEMORY_MB) if summary else None
         if ram is None:
             return True
-        return not ram['capacity'] <= (host_state.total_usable_ram_mb or 0)
+        capacity, usable = ram.get('capacity'), host_state.total_usable_ram_mb
+        return not (_count(capacity) and _count(usable) and
+                    capacity <= usable)
 
 
 def read_tree(context, root):

@@ -164,6 +164,31 @@ class TreesTestCase(test.TestCase):
         self.placement.memory[host.uuid] = float('nan')
         self.assertEqual([], self._passing([host]))
 
+    def _replace_slots(self, index, **fields):
+        self.placement.providers[index] = self.placement.providers[
+            index]._replace(**fields)
+
+    def test_placement_slots_used_unknown_under_cap_fails(self):
+        # Not a count of slots: never below a cap. The next host passes.
+        self.flags(max_guests_per_host=4, group='sev_scheduler')
+        for used in (float('nan'), -1, None, 1.5, True):
+            self._replace_slots(0, used=used)
+            self.assertEqual([self.hosts[1]], self._passing(self.hosts[:2]),
+                             used)
+
+    def test_placement_memory_unknown_capacity_fails(self):
+        for memory in (-1, None, float('inf'), 1.5, '15872'):
+            self.placement.memory[self.hosts[0].uuid] = memory
+            self.assertEqual([self.hosts[1]], self._passing(self.hosts[:2]),
+                             memory)
+
+    def test_host_usable_ram_unknown_fails(self):
+        # What the scheduler knows of the host's memory is no better.
+        for usable in (float('inf'), float('nan'), -1, None):
+            self.hosts[0].total_usable_ram_mb = usable
+            self.assertEqual([self.hosts[1]], self._passing(self.hosts[:2]),
+                             usable)
+
     def test_empty_tree_fails(self):
         # Placement describes no tree whose memory is all allocated.
         self.useFixture(fixtures.MockPatchObject(

@@ -10,6 +10,7 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
+import fixtures
 from keystoneauth1 import exceptions as ks_exc
 from oslo_utils.fixture import uuidsentinel as uuids
 
@@ -18,6 +19,7 @@ from nova import objects
 from nova.scheduler import weights
 from nova import test
 
+from sev_scheduler import capacity
 from sev_scheduler import compat
 from sev_scheduler import filters
 from sev_scheduler import request as sev_request
@@ -108,6 +110,19 @@ class SEVWeigherTestCase(test.NoDBTestCase):
                                        [self.sev1, self.sev2]))
 
     @releases.requires_model(compat.AMD_SEV_ES)
+    def test_encrypted_unknown_slot_counts_weigh_no_free_slot(self):
+        # Neither first nor a NaN that Nova's normalisation spreads.
+        for total, used in ((float('inf'), 3), (float('nan'), 3),
+                            (None, 3), (10, float('nan')), (10, -90)):
+            self.placement.providers[0] = self.placement.providers[
+                0]._replace(total=total, used=used)
+            # A scheduler that has not read these trees yet.
+            self.useFixture(fixtures.MockPatchObject(capacity, 'CACHE',
+                                                     capacity.Cache()))
+            self.assertEqual(
+                [('sev2', 1.0), ('sev1', 0.0), ('plain', 0.0)],
+                self._weighed(_encrypted_spec()), (total, used))
+
     def test_model_free_slots_weighed(self):
         # sev2 has 4 free SEV-ES slots, sev1 none.
         self.assertEqual([('sev2', 1.0), ('sev1', 0.0)],
