@@ -170,7 +170,7 @@ class CapacityTestCase(OpenStackClientTestCase):
     def test_capacity_wrong_endpoint_fails_with_reason(self):
         self.clouds_yaml(placement_endpoint_override=self.glance_endpoint)
         status, out, err = self.openstack('sev', 'capacity')
-        self.assertEqual(1, status)
+        self.assertEqual(255, status)
         self.assertEqual('', out)
         self.assertIn('Placement answered 404 to GET /resource_providers', err)
 
@@ -205,6 +205,34 @@ class CheckRequestTestCase(ShellMixin, testtools.TestCase):
         self.assertEqual(2, status, err)
         self.assertEqual(
             (2, out), self.sev_scheduler('check-request', *self.REFUSED)[:2])
+
+    def test_bad_extra_spec_usage_fails(self):
+        self.useFixture(fixtures.FakeLogger(level=logging.DEBUG))
+        stderr = io.StringIO()
+        # argparse's way out, as for sev-scheduler.
+        with contextlib.redirect_stderr(stderr):
+            error = self.assertRaises(
+                SystemExit, shell.main,
+                ['sev', 'check', 'request', '--extra-spec', 'x'])
+        self.assertEqual(64, error.code)
+        self.assertIn('expected KEY=VALUE', stderr.getvalue())
+
+    def test_help_lists_exit_status_passes(self):
+        status, out, err = self._run(
+            shell.main, ['help', 'sev', 'check', 'request'])
+        self.assertEqual(0, status, err)
+        self.assertIn('  2    refused\n', out)
+        self.assertIn('  64   usage error', out)
+
+    def test_table_control_characters_escaped_passes(self):
+        status, out, err = self._run(
+            shell.main, ['sev', 'check', 'request', '--extra-spec',
+                         'hw:mem_encryption=true', '--extra-spec',
+                         'pci_passthrough:alias=\x1b[2J:1',
+                         '--image-property', 'hw_firmware_type=uefi'])
+        self.assertEqual(2, status, err)
+        self.assertNotIn('\x1b', out)
+        self.assertIn("alias '\\x1b[2J'", out)
 
     def test_scheduled_exits_0(self):
         status, out, err = self._run(
