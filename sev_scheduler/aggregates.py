@@ -12,6 +12,8 @@
 
 """Numbers operators set in host aggregate metadata."""
 
+import math
+
 from oslo_log import log as logging
 
 from nova.scheduler.filters import utils as filters_utils
@@ -55,6 +57,14 @@ def lowest(host_state, key, default, cast):
     With no valid value, ``default``.
     """
     return min(values(host_state, key, cast), default=default)
+
+
+def number(value):
+    """A finite number read from metadata: NaN and infinities are not."""
+    result = float(value)
+    if not math.isfinite(result):
+        raise ValueError(value)
+    return result
 
 
 def cap(value):

@@ -113,5 +113,5 @@ class SEVWeigher(weights.BaseHostWeigher):
         if host_state.aggregates and getattr(self._current, 'encrypted',
                                              False):
             return aggregates.lowest(host_state, MULTIPLIER_AGGREGATE_KEY,
-                                     multiplier, float)
+                                     multiplier, aggregates.number)
         return multiplier

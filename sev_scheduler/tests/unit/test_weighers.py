@@ -109,7 +109,14 @@ class SEVWeigherTestCase(test.NoDBTestCase):
                          self._weighed(_encrypted_spec(),
                                        [self.sev1, self.sev2]))
 
-    @releases.requires_model(compat.AMD_SEV_ES)
+    def test_aggregate_multiplier_not_finite_ignored(self):
+        for value in ('nan', 'inf', '-infinity'):
+            self.sev1.aggregates = [objects.Aggregate(
+                metadata={'sev_weight_multiplier': value})]
+            self.assertEqual([('sev1', 1.0), ('sev2', 0.0)],
+                             self._weighed(_encrypted_spec(),
+                                           [self.sev1, self.sev2]), value)
+
     def test_encrypted_unknown_slot_counts_weigh_no_free_slot(self):
         # Neither first nor a NaN that Nova's normalisation spreads.
         for total, used in ((float('inf'), 3), (float('nan'), 3),
@@ -123,6 +130,7 @@ class SEVWeigherTestCase(test.NoDBTestCase):
                 [('sev2', 1.0), ('sev1', 0.0), ('plain', 0.0)],
                 self._weighed(_encrypted_spec()), (total, used))
 
+    @releases.requires_model(compat.AMD_SEV_ES)
     def test_model_free_slots_weighed(self):
         # sev2 has 4 free SEV-ES slots, sev1 none.
         self.assertEqual([('sev2', 1.0), ('sev1', 0.0)],
