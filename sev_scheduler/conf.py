@@ -12,6 +12,8 @@
 
 """The ``[sev_scheduler]`` options."""
 
+import math
+
 from oslo_config import cfg
 
 import nova.conf
@@ -272,9 +274,16 @@ def validate(conf):
     scheduler loads the plugin makes a bad nova.conf fail at start, with
     the option and the accepted values in the error, not on the first
     request.
+
+    :raises ValueError: for a float that is NaN or infinite.
     """
     for opt in sev_opts:
-        getattr(conf.sev_scheduler, opt.dest)
+        value = getattr(conf.sev_scheduler, opt.dest)
+        # oslo.config reads "nan" and "inf" as floats, which no bound
+        # refuses: a multiplier then makes every weight NaN.
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError('%s = %s: not a finite number'
+                             % (opt.dest, value))
 
 
 def use_scheduler_conf(paths, conf=None):

@@ -78,3 +78,14 @@ class UseSchedulerConfTestCase(testtools.TestCase):
         error = self.assertRaises(ValueError, conf.use_scheduler_conf, [path])
         self.assertIn('cannot read [sev_scheduler] of %s' % path, str(error))
         self.assertIn('max_guests_per_host', str(error))
+
+    def test_weight_multiplier_not_finite_fails(self):
+        # oslo.config reads "nan" as a float: Nova's weights would be NaN.
+        for name in ('weight_multiplier', 'plain_on_sev_weight_multiplier'):
+            for value in ('nan', 'inf'):
+                path = self._write('[sev_scheduler]\n%s = %s\n'
+                                   % (name, value))
+                error = self.assertRaises(ValueError,
+                                          conf.use_scheduler_conf, [path])
+                self.assertIn('%s = %s: not a finite number' % (name, value),
+                              str(error))
