@@ -20,7 +20,6 @@ session an openstackclient plugin is handed. What a call raises becomes
 one CloudError, whose message says which call failed and how.
 """
 
-import sys
 import urllib.parse
 
 from keystoneauth1 import adapter as ks_adapter
@@ -48,6 +47,11 @@ NAMES = {'compute': 'Nova', 'placement': 'Placement', 'image': 'Glance',
          'volume': 'Cinder', 'network': 'Neutron'}
 
 
+#: How often a call is retried when it cannot connect, or when the API
+#: answers 503 (keystoneauth's retriable status), backing off from 0.5 s.
+RETRIES = 3
+
+
 class CloudError(Exception):
     """An API of the cloud could not be read; the message says why."""
 
@@ -73,8 +77,10 @@ class Cloud:
             anything but 200.
         """
         self.calls[service] += 1
+        adapter = self.adapters[service]
+        _authenticate(adapter, service)
         try:
-            response = self.adapters[service].get(
+            response = adapter.get(
                 url, raise_exc=False,
                 microversion=microversion or MICROVERSIONS[service])
         except ks_exc.ClientException as error:
@@ -112,6 +118,39 @@ class Cloud:
             url = '%s?%s' % (path, urllib.parse.urlsplit(following[0]).query)
 
 
+def _authenticate(adapter, service):
+    """Have the token and endpoint, so that Keystone's failures say so.
+
+    Both are cached by keystoneauth: a call to Keystone only when a token
+    is due.
+
+    :raises CloudError: when Keystone cannot be reached or refuses.
+    """
+    auth = adapter.auth or adapter.session.auth
+    if auth is None:
+        return
+    keystone = getattr(auth, 'auth_url', None) or 'its endpoint'
+    try:
+        adapter.session.get_auth_headers(auth=auth)
+        adapter.get_endpoint()
+    except ks_exc.ConnectionError as error:
+        raise CloudError('cannot reach Keystone at %s: %s'
+                         % (keystone, error)) from None
+    except ks_exc.EndpointNotFound as error:
+        raise CloudError('the catalog of Keystone at %s has no %s endpoint: '
+                         '%s' % (keystone, NAMES[service], error)) from None
+    except ks_exc.ClientException as error:
+        raise CloudError('cannot authenticate with Keystone at %s: %s'
+                         % (keystone, error)) from None
+
+
+def _adapter(session, service, **kwargs):
+    """A keystoneauth Adapter retrying what may pass on a second try."""
+    return ks_adapter.Adapter(
+        session=session, service_type=service, connect_retries=RETRIES,
+        status_code_retries=RETRIES, **kwargs)
+
+
 def from_session(session, region_name=None, interface=None,
                  endpoints=None):
     """A Cloud on a keystoneauth session (an openstackclient plugin's).
@@ -119,28 +158,31 @@ def from_session(session, region_name=None, interface=None,
     :param endpoints: service type -> endpoint URL overriding the catalog.
     """
     endpoints = endpoints or {}
-    return Cloud({service: ks_adapter.Adapter(
-        session=session, service_type=service, region_name=region_name,
-        interface=interface, endpoint_override=endpoints.get(service))
+    return Cloud({service: _adapter(
+        session, service, region_name=region_name, interface=interface,
+        endpoint_override=endpoints.get(service))
         for service in SERVICES})
 
 
 def from_region(region):
     """A Cloud from an openstacksdk CloudRegion (clouds.yaml, OS_*)."""
     session = region.get_session()
-    return Cloud({service: ks_adapter.Adapter(
-        session=session, service_type=service,
-        interface=region.get_interface(service),
+    return Cloud({service: _adapter(
+        session, service, interface=region.get_interface(service),
         region_name=region.get_region_name(service),
         endpoint_override=region.get_endpoint(service))
         for service in SERVICES})
 
 
-def register_arguments(parser):
-    """Add the openstack client's --os-* options to an argparse parser."""
+def register_arguments(parser, argv):
+    """Add the openstack client's --os-* options to an argparse parser.
+
+    :param argv: the command's arguments, as handed to ``main()``: their
+        --os-cloud and --os-auth-type say which auth options there are.
+    """
     from openstack import config as os_config
     os_config.OpenStackConfig().register_argparse_arguments(
-        parser, sys.argv[1:], service_keys=list(SERVICES))
+        parser, list(argv), service_keys=list(SERVICES))
 
 
 def from_arguments(parsed_args):
@@ -172,6 +214,9 @@ def from_nova_conf(paths):
     ks_loading.register_adapter_conf_options(conf, group)
     conf.set_default('service_type',
                      nova.conf.placement.DEFAULT_SERVICE_TYPE, group=group)
+    # The file's own [placement] connect_retries, status_code_retries win.
+    conf.set_default('connect_retries', RETRIES, group=group)
+    conf.set_default('status_code_retries', RETRIES, group=group)
     try:
         conf(args=[], project='nova', default_config_files=paths,
              default_config_dirs=[])
