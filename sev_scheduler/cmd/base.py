@@ -155,7 +155,8 @@ class CloudCommand(Command):
     """
 
     def add_cloud_arguments(self, parser):
-        sev_cloud.register_arguments(parser)
+        sev_cloud.register_arguments(
+            parser, getattr(self.app, 'command_argv', ()))
 
     def cloud(self, parsed_args):
         return sev_cloud.from_arguments(parsed_args)

@@ -43,6 +43,8 @@ class SEVSchedulerApp(app.App):
         return parser
 
     def run_subcommand(self, argv):
+        # The command's --os-* options are read from these, not sys.argv.
+        self.command_argv = argv
         try:
             self.command_manager.find_command(argv)
         except ValueError:
