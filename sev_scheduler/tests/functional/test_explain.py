@@ -284,22 +284,24 @@ class HostsTestCase(ExplainTestBase):
              "runs", 2),
             (shown['Placement'][0], shown['Answer'], status), err)
 
-    def _bad_input(self, *argv):
+    def _error(self, *argv):
+        # Nothing judged: 255, never a verdict.
         status, shown, err = self.explain(*argv)
-        self.assertEqual((1, None), (status, shown))
+        self.assertEqual((255, None), (status, shown))
         return err
 
-    def test_unknown_server(self):
-        self.assertIn('no server nope', self._bad_input('nope'))
+    def test_unknown_server_error_fails(self):
+        self.assertIn('no server nope', self._error('nope'))
 
-    def test_unknown_flavor(self):
+    def test_unknown_flavor_error_fails(self):
         self.assertIn('no flavor nope',
-                      self._bad_input('--flavor', 'nope', '--image', 'sev'))
+                      self._error('--flavor', 'nope', '--image', 'sev'))
 
-    def test_unknown_image(self):
+    def test_unknown_image_error_fails(self):
         self.assertIn('no image nope',
-                      self._bad_input('--flavor', 'sev', '--image', 'nope'))
+                      self._error('--flavor', 'sev', '--image', 'nope'))
 
-    def test_neither_server_nor_flavor(self):
-        self.assertIn('give SERVER, or --flavor and --image',
-                      self._bad_input('--flavor', 'sev'))
+    def test_neither_server_nor_flavor_usage_fails(self):
+        status, shown, err = self.explain('--flavor', 'sev')
+        self.assertEqual((64, None), (status, shown))
+        self.assertIn('give SERVER, or --flavor and --image', err)
