@@ -13,8 +13,8 @@
 """``sev-scheduler metrics`` on the in-process cloud, read back by the parser.
 
 The output is parsed with prometheus_client's own parser and compared with
-what the in-process Placement holds; ``--listen`` is scraped once over a
-real socket.
+what the in-process Placement holds; ``--listen`` is scraped over a real
+socket, before and after a boot.
 """
 
 import contextlib
@@ -119,7 +119,8 @@ class MetricsTestCase(cloud.OperatorTestBase):
         self.assertEqual(['sev.prom'], os.listdir(directory))
         self.assertEqual(0o644, os.stat(path).st_mode & 0o777)
 
-    def test_listen_scraped_reads_cloud_anew(self):
+    def _serve(self, *argv):
+        """A function returning the slots used a scrape shows."""
         # Nova's harness runs under eventlet: the server must wait on the
         # green selector, which socketserver did not bind when imported
         # before the monkey patching (2025.2, 2026.1). Harness only: the
@@ -127,7 +128,7 @@ class MetricsTestCase(cloud.OperatorTestBase):
         self.useFixture(fixtures.MonkeyPatch('socketserver._ServerSelector',
                                              selectors.DefaultSelector))
         thread = threading.Thread(
-            target=self.run_metrics, args=('--listen', '127.0.0.1:0'),
+            target=self.run_metrics, args=('--listen', '127.0.0.1:0') + argv,
             daemon=True)
         thread.start()
         for _ in range(200):
@@ -144,7 +145,16 @@ class MetricsTestCase(cloud.OperatorTestBase):
                 scraped = samples(response.read().decode())
             return sum(value for (name, _), value in scraped.items()
                        if name == 'sev_scheduler_slots_used')
+        return used
 
+    def test_listen_interval_zero_reads_cloud_anew_passes(self):
+        used = self._serve('--interval', '0')
         self.assertEqual(0, used())
         self.boot(image='sev')
         self.assertEqual(1, used())
+
+    def test_listen_within_interval_serves_last_collection_passes(self):
+        used = self._serve('--interval', '3600')
+        self.assertEqual(0, used())
+        self.boot(image='sev')
+        self.assertEqual(0, used())
