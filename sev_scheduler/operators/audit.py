@@ -41,6 +41,7 @@ from sev_scheduler import compat
 from sev_scheduler import conf
 from sev_scheduler.operators import capacity
 from sev_scheduler.operators import cloud as sev_cloud
+from sev_scheduler.operators import lookup
 from sev_scheduler.operators import requests
 
 LOG = logging.getLogger(__name__)
@@ -172,15 +173,13 @@ class _Auditor:
         if boot_volume is None:
             raise ValueError('Nova shows no attachment at its root device')
         try:
-            volume = self.cloud.get('volume', '/volumes/%s'
-                                    % boot_volume[0])['volume']
+            properties = lookup.volume_image(self.cloud, boot_volume[0])
         except sev_cloud.CloudError as error:
             # Without them its encryption cannot be read: skipped.
             raise ValueError('it boots from volume %s, whose image '
                              'properties Cinder could not give: %s'
                              % (boot_volume[0], error)) from None
-        return ('volume %s' % boot_volume[0], requests.image_properties(
-            volume.get('volume_image_metadata') or {}), None)
+        return ('volume %s' % boot_volume[0], properties, None)
 
     def request(self, server, volumes=(), boot_volume=None):
         flavor = server['flavor']

@@ -133,7 +133,7 @@ def _build(asked):
         asked.boot_volume or (None, None))
     request = requests.build(
         flavor.get('extra_specs') or {},
-        requests.image_properties(asked.image),
+        asked.properties,
         flavor_name=flavor.get('name') or flavor.get('original_name'),
         image_name=(asked.image or {}).get('name') or 'volume',
         volumes=asked.volumes, boot_volume=boot_volume, ports=asked.ports,
@@ -352,8 +352,7 @@ def explain(cloud, asked, config_source):
     """
     rows = list(asked.rows)
     rows += [('Extra specs', _pairs(asked.flavor.get('extra_specs'))),
-             ('Image properties',
-              _pairs(requests.image_properties(asked.image))),
+             ('Image properties', _pairs(asked.properties)),
              ('Configuration', configuration(config_source))]
     try:
         request = _build(asked)

@@ -59,6 +59,18 @@ class Asked:
     rows: list = dataclasses.field(default_factory=list)
     boot_volume: tuple | None = None
     unseen: list = dataclasses.field(default_factory=list)
+    #: the boot volume's image properties, from Cinder; None if not read
+    volume_image: dict | None = None
+
+    @property
+    def properties(self):
+        """The image's properties as written.
+
+        Glance's, or the boot volume's as Cinder keeps them.
+        """
+        if self.image is not None:
+            return requests.image_properties(self.image)
+        return self.volume_image or {}
 
 
 def _one(found, what, name):
@@ -107,6 +119,19 @@ def find_server(cloud, name_or_id):
     # A listing may leave the fault out (before Nova 2025.2).
     return cloud.get('compute', '/servers/%s' % found['id'],
                      microversion=SERVER_MICROVERSION)['server']
+
+
+def volume_image(cloud, volume_id):
+    """The properties of the image a volume was made from, as written.
+
+    Cinder keeps them (``volume_image_metadata``); Nova reads them from
+    there for a server booted from the volume.
+
+    :raises CloudError: when Cinder cannot give the volume.
+    """
+    volume = cloud.get('volume', '/volumes/%s' % volume_id)['volume']
+    return requests.image_properties(
+        volume.get('volume_image_metadata') or {})
 
 
 def for_request(cloud, flavor, image, volume_buses=(), vnic_types=()):
@@ -168,8 +193,6 @@ def for_server(cloud, name_or_id):
         rows.append(('Image', '%s (%s), properties as Glance holds them '
                      'now' % (image.get('name'), image['id'])))
     else:
-        unseen.append("the boot volume's image properties (Cinder's "
-                      "volume_image_metadata): not read")
         rows.append(('Image', 'none: boots from a volume'))
     kinds = []
     try:
@@ -199,14 +222,27 @@ def for_server(cloud, name_or_id):
         unseen.append('ports: none bound (Neutron binds ports on the host: '
                       'those of a server never placed are not shown)')
         kinds.append('ports')
-    boot_volume = None
+    boot_volume = properties = None
     if image is None and volumes:
         # The API does not say which volume is the boot volume.
         boot_volume, volumes = volumes[0], volumes[1:]
         unseen.append('which volume is the boot volume: %s, the first '
                       'attached, is taken' % boot_volume[0])
+        try:
+            properties = volume_image(cloud, boot_volume[0])
+        except sev_cloud.CloudError as error:
+            unseen.append("the boot volume's image properties (Cinder's "
+                          "volume_image_metadata): %s" % error)
+            kinds.append('image properties')
+        else:
+            rows.append(('Boot volume image', 'properties as Cinder holds '
+                         'them for volume %s' % boot_volume[0]))
+    elif image is None:
+        unseen.append("the boot volume's image properties: the API shows "
+                      "no volume")
+        kinds.append('image properties')
     if unseen:
         rows.append(('Not seen', unseen))
     return Asked(flavor=flavor, image=image, volumes=volumes,
                  ports=ports or [], rows=rows, boot_volume=boot_volume,
-                 unseen=kinds)
+                 unseen=kinds, volume_image=properties)
