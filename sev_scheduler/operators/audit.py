@@ -23,6 +23,8 @@ one trait listing per AMD model and one allocation listing per slot
 provider (Placement), one image per distinct image (Glance); then, only
 where needed, the volume attachments of an encrypted server with volumes
 or of a server booted from a volume (and its boot volume, from Cinder),
+the ports of an encrypted server (Nova's interface list, then each port
+from Neutron),
 the memory inventory of each host running an encrypted guest (and its
 provider's name lookup when the guest holds no slot there), and the
 consumer of a slot that no server holds.
@@ -181,7 +183,7 @@ class _Auditor:
                              % (boot_volume[0], error)) from None
         return ('volume %s' % boot_volume[0], properties, None)
 
-    def request(self, server, volumes=(), boot_volume=None):
+    def request(self, server, volumes=(), boot_volume=None, ports=()):
         flavor = server['flavor']
         if server.get('image'):
             image = self.image(server['image']['id'])
@@ -196,7 +198,7 @@ class _Auditor:
             flavor.get('extra_specs') or {}, properties,
             flavor_name=flavor.get('original_name') or 'flavor',
             image_name=name, volumes=volumes, boot_volume=boot_volume,
-            disk_format=disk_format)
+            ports=ports, disk_format=disk_format)
 
     def volumes(self, server):
         """(volumes, boot volume) as request.build takes them."""
@@ -241,14 +243,21 @@ def _finding(server, model, kind, problem):
 
 def _judge(auditor, server, held):
     """The findings of one server; held: the SlotProviders it holds."""
+    volumes = ((), None)
     if not server.get('image'):
         # Booted from a volume: its image is the boot volume's.
-        request = auditor.request(server, *auditor.volumes(server))
-    else:
-        request = auditor.request(server)
-        if (request.encryption.requested and
-                server.get('os-extended-volumes:volumes_attached')):
-            request = auditor.request(server, *auditor.volumes(server))
+        volumes = auditor.volumes(server)
+    request = auditor.request(server, *volumes)
+    if request.encryption.requested:
+        # What may have been attached since the boot, which no scheduler
+        # saw: volumes (an IDE bus) and ports (an SR-IOV device).
+        attached = bool(server.get('image') and server.get(
+            'os-extended-volumes:volumes_attached'))
+        if attached:
+            volumes = auditor.volumes(server)
+        ports = lookup.server_ports(auditor.cloud, server)
+        if attached or ports:
+            request = auditor.request(server, *volumes, ports=ports)
     encryption = request.encryption
     model = encryption.model
     findings = []

@@ -164,7 +164,7 @@ def _server_volumes(cloud, server):
     return volumes, unseen
 
 
-def _server_ports(cloud, server):
+def server_ports(cloud, server):
     """(port ID, vnic_type) of the ports bound to the server."""
     interfaces = cloud.get('compute', '/servers/%s/os-interface'
                            % server['id'])['interfaceAttachments']
@@ -211,7 +211,7 @@ def for_server(cloud, name_or_id):
                       % ', '.join(no_bus))
         kinds.append('volume buses')
     try:
-        ports = _server_ports(cloud, server)
+        ports = server_ports(cloud, server)
     except sev_cloud.CloudError as error:
         ports = None
         unseen.append('ports: %s' % error)

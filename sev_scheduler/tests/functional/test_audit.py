@@ -221,10 +221,11 @@ class AuditTestCase(AuditTestBase):
             self.boot()
         self.boot(image='sev')
         self.assertEqual(0, self.run_audit('--page-size', '2')[0])
-        # Two pages and an empty one; a listing per trait, one slot
-        # provider; one image per distinct image; the encrypted server's
-        # host memory.
-        self.assertEqual({'compute': 3, 'image': 2,
+        # Two pages and an empty one, the encrypted server's interfaces
+        # (it has none: Neutron is not asked); a listing per trait, one
+        # slot provider; one image per distinct image; the encrypted
+        # server's host memory.
+        self.assertEqual({'compute': 4, 'image': 2,
                           'placement': len(compat.KNOWN_MODEL_TRAITS) + 2},
                          {service: count for service, count
                           in self.audit_cloud.calls.items() if count})

@@ -89,6 +89,8 @@ class AuditRunTestCase(testtools.TestCase):
             ('image', '/v2/images/%s' % uuids.plain_image): {
                 'id': uuids.plain_image, 'name': 'plain'},
             ('image', '/v2/images/%s' % uuids.sev_image): SEV_IMAGE,
+            ('compute', '/servers/%s/os-interface' % uuids.sev): {
+                'interfaceAttachments': []},
         })
         bodies.update([
             _page(None, _server(uuids.plain, uuids.plain_image),
@@ -124,6 +126,32 @@ class AuditRunTestCase(testtools.TestCase):
         self.assertIn('Server %s cannot be judged: its image %s is gone '
                       'from Glance' % (uuids.gone, uuids.gone_image),
                       self.logger.output)
+
+    def test_encrypted_server_with_direct_port_found(self):
+        # Attached after the boot: no scheduler saw it.
+        self.cloud.bodies.update({
+            ('compute', '/servers/%s/os-interface' % uuids.sev): {
+                'interfaceAttachments': [{'port_id': uuids.port}]},
+            ('network', '/v2.0/ports/%s' % uuids.port): {'port': {
+                'id': uuids.port, 'binding:vnic_type': 'direct'}}})
+        devices = [finding for finding in audit.run(self.cloud, page_size=2)
+                   if finding.kind == audit.DEVICE]
+        self.assertEqual([uuids.sev], [finding.server for finding in devices])
+        self.assertIn('SR-IOV port %s' % uuids.port, devices[0].problem)
+
+    def test_encrypted_server_with_normal_port_passes(self):
+        self.cloud.bodies.update({
+            ('compute', '/servers/%s/os-interface' % uuids.sev): {
+                'interfaceAttachments': [{'port_id': uuids.port}]},
+            ('network', '/v2.0/ports/%s' % uuids.port): {'port': {
+                'id': uuids.port, 'binding:vnic_type': 'normal'}}})
+        self.assertNotIn(audit.DEVICE, [
+            finding.kind for finding in audit.run(self.cloud, page_size=2)])
+
+    def test_plain_server_ports_not_read(self):
+        audit.run(self.cloud, page_size=2)
+        self.assertNotIn(('compute', '/servers/%s/os-interface'
+                          % uuids.plain), self.cloud.urls)
 
     def test_orphan_action_names_consumer(self):
         orphan, = [finding for finding in audit.run(self.cloud, page_size=2)
@@ -177,6 +205,8 @@ class BootFromVolumeTestCase(testtools.TestCase):
             for trait in compat.KNOWN_MODEL_TRAITS.values()}
         self.bodies.update([
             _page(None, server, more=False),
+            (('compute', '/servers/%s/os-interface' % uuids.bfv),
+             {'interfaceAttachments': []}),
             (('compute', '/servers/%s/os-volume_attachments' % uuids.bfv),
              {'volumeAttachments': [{'volumeId': uuids.root_volume,
                                      'device': '/dev/vda'}]}),
