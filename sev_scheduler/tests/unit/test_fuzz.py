@@ -15,14 +15,20 @@
 Flavor extra specs, image properties (as written, so malformed switches
 Nova reads as False among them), PCI requests, Cyborg request groups,
 custom resource classes, block device mappings and host states (RAM
-ratios, candidates of both provider layouts, missing or odd fields,
-aggregates with odd metadata), with the plugin's options varied.
+ratios and usable memory, NaN, infinite, negative or None among them,
+candidates of both provider layouts, missing or odd fields, aggregates
+with odd metadata) and what Placement says of each host (slot capacity
+and usage, MEMORY_MB capacity, as odd), with the plugin's options varied.
 Properties:
 
-- nothing but NoValidHost leaves the filter, nothing at all the weigher;
-- an encrypted request never passes a host without a slot, nor, for
-  amd-sev, a host at its strictest cap (a cap of 0 in one aggregate
-  lifting none);
+- nothing but NoValidHost leaves the filter, nothing at all the weigher,
+  and no weight is NaN or infinite;
+- an encrypted request never passes a host without a slot, nor a host at
+  its strictest cap (a cap of 0 in one aggregate lifting none) or whose
+  slot usage is not a count, nor, for a model that locks memory (unless
+  overcommit is allowed), a host whose RAM ratio is not known to be at
+  most 1.0 or whose MEMORY_MB capacity in Placement is not known to be
+  at most its usable memory;
 - a request without encryption never loses a host unless isolation is on;
 - an encrypted request with a Cyborg device or a custom resource class
   not declared safe is refused.
@@ -51,6 +57,7 @@ from nova.objects import fields
 from nova.scheduler import weights
 from nova import test
 
+from sev_scheduler import capacity
 from sev_scheduler import filters
 from sev_scheduler import request as sev_request
 from sev_scheduler.tests.unit import factories
@@ -110,6 +117,17 @@ bus_devices = st.lists(st.builds(
 KVM_BUSES = ('virtio', 'scsi', 'ide', 'usb', 'fdc', 'sata')
 ratios = st.one_of(st.none(), st.sampled_from([0.5, 1.0, 1.5, 16.0]),
                    st.floats(allow_nan=True, allow_infinity=True))
+#: What no count is, from Placement or the host.
+NOT_COUNTS = [None, -1, 2.5, float('nan'), float('inf'), float('-inf')]
+slot_totals = st.one_of(st.just(5), st.sampled_from(NOT_COUNTS))
+slot_usages = st.one_of(st.integers(min_value=0, max_value=5),
+                        st.sampled_from(NOT_COUNTS))
+#: A host's usable memory (MB) and Placement's MEMORY_MB capacity: equal,
+#: overcommitted by 1.5, or odd.
+USABLE_MB = 16384
+usable_memory = st.one_of(st.just(USABLE_MB), st.sampled_from(NOT_COUNTS))
+memory_capacities = st.one_of(st.sampled_from([USABLE_MB, USABLE_MB * 3 // 2]),
+                              st.sampled_from(NOT_COUNTS))
 
 
 @st.composite
@@ -129,16 +147,20 @@ def host_states(draw, index):
             {'allocations': {root: {'resources': {SLOT: 0}}}}])))
     host = factories.host(name, root, candidates,
                           ram_allocation_ratio=draw(ratios))
+    host.total_usable_ram_mb = draw(usable_memory)
     # Up to two aggregates: a cap of 0 ("no cap") beside a real one.
     host.aggregates = [objects.Aggregate(metadata={
         draw(st.sampled_from(['sev_max_guests', 'sev_weight_multiplier'])):
         draw(st.sampled_from(['0', '1', '3', '-2', 'lots', '2.5']))})
         for _ in range(draw(st.integers(min_value=0, max_value=2)))]
-    return host
+    # What Placement says of it: amd-sev slots, used, MEMORY_MB.
+    return host, (draw(slot_totals), draw(slot_usages),
+                  draw(memory_capacities))
 
 
 @st.composite
 def clouds(draw):
+    """[(host state, (slots, slots used, MEMORY_MB capacity))]."""
     return [draw(host_states(index))
             for index in range(draw(st.integers(min_value=0,
                                                 max_value=6)))]
@@ -179,9 +201,18 @@ def _has_unsafe_bus(properties, mappings):
                not (bus == 'scsi' and virtio_scsi) for bus in buses)
 
 
-def _used(host):
-    """The amd-sev slots the fake Placement says a host uses."""
-    return int(host.host[len('host'):]) % 5
+def _count(value):
+    """Whether a value is a count of slots or MB, known and whole."""
+    return isinstance(value, int) and not isinstance(value, bool) and (
+        value >= 0)
+
+
+def _memory_known_safe(host, memory):
+    """Whether neither the host's ratio nor Placement may overcommit."""
+    ratio = host.ram_allocation_ratio
+    usable = host.total_usable_ram_mb
+    return (ratio is not None and 0.0 <= ratio <= 1.0 and _count(memory) and
+            _count(usable) and memory <= usable)
 
 
 def _cap(host, option):
@@ -210,11 +241,6 @@ class FuzzTestCase(test.NoDBTestCase):
         # 100,000 cases of that would not fit in a test result.
         self.useFixture(fixtures.FakeLogger(level=logging.CRITICAL))
         self.placement = fake_placement.use(self)
-        for index in range(6):
-            root = getattr(uuids, 'host%d' % index)
-            # Every host has a free slot, so Placement reports its usage.
-            self.placement.add_slots(getattr(uuids, 'host%d_slot' % index),
-                                     root, 'amd-sev', 5, index % 5)
         self.cases = 0
         # Options are read per request; the checks once, at load.
         self.filter = filters.SEVFilter()
@@ -226,8 +252,19 @@ class FuzzTestCase(test.NoDBTestCase):
            pci_requests, request_groups, custom_classes, bdms, clouds(),
            options, bus_properties, bus_devices, st.booleans())
     def test_filter_and_weigher(self, request, pci, groups, classes,
-                                mappings, hosts, opts, buses, devices, iso):
+                                mappings, cloud, opts, buses, devices, iso):
         self.cases += 1
+        hosts = [host for host, _placement in cloud]
+        placed = {host.uuid: placement for host, placement in cloud}
+        # A scheduler that has read nothing yet (setUp's fixture puts the
+        # process's back), and this cloud's Placement.
+        capacity.CACHE = capacity.Cache()
+        self.placement.providers = []
+        self.placement.memory = {}
+        for host, (total, used, memory) in cloud:
+            self.placement.add_slots(getattr(uuids, host.host + '_slot'),
+                                     host.uuid, 'amd-sev', total, used)
+            self.placement.memory[host.uuid] = memory
         for name, value in opts.items():
             self.flags(**{name: value, 'group': 'sev_scheduler'})
         extra_specs, properties = request
@@ -276,11 +313,16 @@ class FuzzTestCase(test.NoDBTestCase):
             # Nova filters no request it cannot turn into a Placement
             # query: the hosts are then as generated, slot or not.
             queried = factories.nova_query(spec_obj) is not None
+            locks_memory = (encryption.config.needs_locked_memory and
+                            not opts['allow_memory_overcommit'])
             for host in passed:
                 self.assertTrue(_has_slot(host) or not queried, host)
+                _total, used, memory = placed[host.uuid]
                 cap = _cap(host, opts['max_guests_per_host'])
-                if cap and encryption.model == 'amd-sev':
-                    self.assertLess(_used(host), cap, host)
+                if cap:
+                    self.assertTrue(_count(used) and used < cap, host)
+                if locks_memory:
+                    self.assertTrue(_memory_known_safe(host, memory), host)
         elif not opts['isolate_sev_hosts']:
             # Another vendor's encryption (intel-tdx) is Nova's query's.
             self.assertEqual(handed, passed)
@@ -288,7 +330,7 @@ class FuzzTestCase(test.NoDBTestCase):
             [self.weigher], passed, spec_obj)
         self.assertEqual(len(passed), len(weighed))
         for host in weighed:
-            self.assertFalse(math.isnan(host.weight))
+            self.assertTrue(math.isfinite(host.weight), host)
 
     def tearDown(self):
         sys.__stderr__.write('%s: %d generated cases\n'
