@@ -17,6 +17,9 @@
 that left no verdict. Verdicts themselves are tested with each command.
 """
 
+import os
+import re
+
 import fixtures
 
 from sev_scheduler.cmd import base as cmd_base
@@ -40,6 +43,18 @@ class ContractTestCase(base.CommandTestCase):
             self.assertIn('Exit status:', out, name)
             self.assertIn('64   usage error', out, name)
             self.assertIn('255  error', out, name)
+
+    def test_readme_table_lists_these_codes_passes(self):
+        readme = os.path.join(os.path.dirname(__file__), '..', '..', '..',
+                              '..', 'README.md')
+        with open(readme) as readme_file:
+            table = readme_file.read().split('<!-- begin exit statuses')[
+                1].split('<!-- end exit statuses -->')[0]
+        self.assertEqual(
+            [cmd_base.OK, cmd_base.WARNING, cmd_base.FAILURE,
+             cmd_base.USAGE, cmd_base.ERROR],
+            [int(code) for code in re.findall(r'^\| (\d+) \|', table,
+                                              re.MULTILINE)])
 
     def test_unknown_command_usage_fails(self):
         status, _out, _err = self.run_command('nope')
