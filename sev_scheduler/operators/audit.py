@@ -285,7 +285,9 @@ def _judge(auditor, server, held):
     if (encryption.config.needs_locked_memory and
             not conf.CONF.sev_scheduler.allow_memory_overcommit):
         ratio = auditor.memory_ratio(server, held)
-        if ratio is not None and ratio > 1.0:
+        # A host not found says nothing; a ratio that is not one (NaN)
+        # is not known to be safe.
+        if ratio is not None and not 0.0 <= ratio <= 1.0:
             findings.append(_finding(
                 server, model, MEMORY_OVERCOMMIT,
                 "its host's MEMORY_MB allocation ratio in Placement is %s"

@@ -291,7 +291,9 @@ def judge(host, model, locks_memory, isolate):
     if host.offered is False and host.free and not host.missing:
         reasons.append('Placement offers no candidate (not enough VCPU, '
                        'MEMORY_MB or DISK_GB free, or a trait missing)')
-    if locks_memory and (host.ram_ratio is None or host.ram_ratio > 1.0):
+    # As SEVFilter: a ratio not known to be at most 1.0 (None, NaN...).
+    if locks_memory and not (host.ram_ratio is not None and
+                             0.0 <= host.ram_ratio <= 1.0):
         reasons.append('RAM allocation ratio %s in Placement: %s guests '
                        'lock their memory' % (host.ram_ratio, model))
     if host.cap and host.used_all >= host.cap:

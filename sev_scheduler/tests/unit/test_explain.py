@@ -60,6 +60,13 @@ class JudgeTestCase(test.NoDBTestCase):
         # Not known to be safe, as in the filter.
         self.assertEqual(1, len(self._reasons(_host(ram_ratio=None))))
 
+    def test_ratio_not_a_ratio_fails(self):
+        # NaN is not above 1.0, and not known to be safe either.
+        for ratio in (float('nan'), float('inf'), -1.0):
+            self.assertEqual(['RAM allocation ratio %s in Placement: amd-sev '
+                              'guests lock their memory' % ratio],
+                             self._reasons(_host(ram_ratio=ratio)), ratio)
+
     def test_overcommit_for_model_not_locking_memory_passes(self):
         self.assertEqual([], self._reasons(_host(ram_ratio=1.5),
                                            locks_memory=False))

@@ -109,6 +109,16 @@ class AuditRunTestCase(testtools.TestCase):
             (uuids.sev, audit.NO_SLOT)]),
             [(finding.server, finding.kind) for finding in findings])
 
+    def test_memory_ratio_nan_found(self):
+        # NaN is not above 1.0, and not known to be safe either.
+        self.cloud.bodies[('placement', '/resource_providers/%s/inventories'
+                           % uuids.root)]['inventories']['MEMORY_MB'][
+            'allocation_ratio'] = float('nan')
+        findings = audit.run(self.cloud, page_size=2)
+        self.assertIn((uuids.sev, audit.MEMORY_OVERCOMMIT),
+                      [(finding.server, finding.kind)
+                       for finding in findings])
+
     def test_migration_holding_source_slot_not_a_finding(self):
         findings = audit.run(self.cloud, page_size=2)
         self.assertNotIn(uuids.migration,
