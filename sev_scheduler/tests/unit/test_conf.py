@@ -21,6 +21,7 @@ import testtools
 from nova import test
 
 from sev_scheduler import conf
+from sev_scheduler import weighers
 
 ETC = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc',
                    'sev-scheduler')
@@ -78,6 +79,14 @@ class UseSchedulerConfTestCase(testtools.TestCase):
         error = self.assertRaises(ValueError, conf.use_scheduler_conf, [path])
         self.assertIn('cannot read [sev_scheduler] of %s' % path, str(error))
         self.assertIn('max_guests_per_host', str(error))
+
+    def test_weigher_with_nan_multiplier_not_loaded_fails(self):
+        # What nova-scheduler does at start: load the plugin.
+        conf.CONF.set_override('weight_multiplier', float('nan'),
+                               group='sev_scheduler')
+        error = self.assertRaises(ValueError, weighers.SEVWeigher)
+        self.assertIn('weight_multiplier = nan: not a finite number',
+                      str(error))
 
     def test_weight_multiplier_not_finite_fails(self):
         # oslo.config reads "nan" as a float: Nova's weights would be NaN.
