@@ -29,9 +29,7 @@ import dataclasses
 
 from nova.compute import task_states
 from nova.compute import vm_states
-from nova import exception
 from nova.image import glance
-from nova import objects
 from nova import utils
 
 from sev_scheduler import block_devices
@@ -49,20 +47,6 @@ class RawImage:
     unshelve_image: dict | None = None
 
 
-def _instance(context, spec_obj):
-    """The request's instance: its BuildRequest's, or the cell's."""
-    uuid = spec_obj.instance_uuid
-    if not block_devices.is_move(spec_obj):
-        try:
-            return objects.BuildRequest.get_by_instance_uuid(
-                context, uuid).instance
-        except exception.BuildRequestNotFound:
-            pass
-    with block_devices.target_instance_cell(context, spec_obj) as cctxt:
-        return objects.Instance.get_by_uuid(
-            cctxt, uuid, expected_attrs=['system_metadata'])
-
-
 def is_unshelve(instance):
     """Whether the instance is an offloaded server being unshelved.
 
@@ -74,12 +58,17 @@ def is_unshelve(instance):
             instance.task_state == task_states.UNSHELVING)
 
 
-def read(context, spec_obj, is_rebuild):
-    """The RawImage of the image the instance runs (or will run)."""
+def read(context, spec_obj, is_rebuild, stored=None):
+    """The RawImage of the image the instance runs (or will run).
+
+    :param stored: the request's ``block_devices.Stored``, when the caller
+        reads its mappings from there too.
+    """
     if is_rebuild:
         return RawImage(
             glance.API().get(context, spec_obj.image.id)['properties'])
-    instance = _instance(context, spec_obj)
+    stored = stored or block_devices.Stored(context, spec_obj)
+    instance = stored.instance()
     # A volume-backed server is shelved without a snapshot.
     shelved_image_id = instance.system_metadata.get('shelved_image_id')
     if shelved_image_id and is_unshelve(instance):

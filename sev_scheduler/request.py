@@ -363,7 +363,7 @@ class Request:
         """
         if self._raw_image is None:
             self._raw_image = raw_image.read(self.context, self.spec,
-                                             self.is_rebuild)
+                                             self.is_rebuild, self._stored)
         return self._raw_image
 
     @property
@@ -376,8 +376,13 @@ class Request:
         """The request's block device mappings: one database lookup."""
         if self._block_device_mappings is None:
             self._block_device_mappings = block_devices.get_for_request(
-                self.context, self.spec)
+                self.context, self.spec, self._stored)
         return self._block_device_mappings
+
+    @functools.cached_property
+    def _stored(self):
+        """Where Nova keeps the instance: found once for both lookups."""
+        return block_devices.Stored(self.context, self.spec)
 
 
 # Nova calls the filters once per instance of a multi-create with the same

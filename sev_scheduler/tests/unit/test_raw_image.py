@@ -287,3 +287,39 @@ class ImageAsWrittenTestCase(RawImageTestCase):
             factories.UEFI, hw_mem_encryption='true'))).encryption
         self.assertIn("hw_mem_encryption_model property is 'amd-sev-xyz'",
                       encryption.error)
+
+
+class LookupCountTestCase(RawImageTestCase):
+    """What Nova stored about the instance is read once per request.
+
+    2025.1 drops the image's model: the filter reads the image as written
+    as well as the block device mappings, from the same place.
+    """
+
+    def setUp(self):
+        super().setUp()
+        fake_placement.use(self)
+        self.host = factories.sev_host('sev', layout='root')
+
+    def _spy(self, cls):
+        return self.useFixture(fixtures.MockPatchObject(
+            cls, 'get_by_instance_uuid',
+            wraps=cls.get_by_instance_uuid)).mock
+
+    def _filter(self):
+        spec_obj = factories.encrypted_spec(context=self.context)
+        return list(filters.SEVFilter().filter_all([self.host], spec_obj))
+
+    def test_encrypted_boot_reads_build_request_once_passes(self):
+        self._build_request(dict(factories.UEFI, hw_mem_encryption='true'))
+        get = self._spy(objects.BuildRequest)
+        self.assertEqual([self.host], self._filter())
+        self.assertEqual(1, get.call_count)
+
+    def test_move_reads_instance_mapping_once_passes(self):
+        # A cross-cell resize: the request names no cell.
+        self._instance_in_cell(dict(factories.UEFI,
+                                    hw_mem_encryption='true'))
+        get = self._spy(objects.InstanceMapping)
+        self.assertEqual([self.host], self._filter())
+        self.assertEqual(1, get.call_count)
