@@ -42,7 +42,10 @@ class FuzzTestCase(base.CommandTestCase):
         for key, value in image_properties:
             argv += ['--image-property=%s=%s' % (key, value)]
         status, _out, _err = self.run_command(*argv)
-        self.assertIn(status, (0, 1, 2))
+        # A verdict (0 scheduled, 2 refused), a key check-request cannot
+        # read (64, a key with "="), or a value Nova cannot read (255):
+        # never cliff's 1, a warning here.
+        self.assertIn(status, (0, 2, 64, 255))
 
     @settings(max_examples=100, deadline=None)
     @given(st.text(max_size=200) | st.sampled_from([
