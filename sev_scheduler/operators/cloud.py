@@ -20,6 +20,7 @@ session an openstackclient plugin is handed. What a call raises becomes
 one CloudError, whose message says which call failed and how.
 """
 
+import argparse
 import urllib.parse
 
 from keystoneauth1 import adapter as ks_adapter
@@ -181,8 +182,19 @@ def register_arguments(parser, argv):
         --os-cloud and --os-auth-type say which auth options there are.
     """
     from openstack import config as os_config
+    from openstack import exceptions as os_exc
+    argv = list(argv)
+    try:
+        # On a scratch parser first: openstacksdk raises half-way through.
+        os_config.OpenStackConfig().register_argparse_arguments(
+            argparse.ArgumentParser(add_help=False), list(argv),
+            service_keys=list(SERVICES))
+    except os_exc.ConfigException:
+        # An unknown --os-cloud: the default options, and from_arguments
+        # says what is wrong, as for any other bad credential.
+        argv = []
     os_config.OpenStackConfig().register_argparse_arguments(
-        parser, list(argv), service_keys=list(SERVICES))
+        parser, argv, service_keys=list(SERVICES))
 
 
 def from_arguments(parsed_args):
