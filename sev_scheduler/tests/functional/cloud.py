@@ -17,7 +17,8 @@ against a real cloud. Here the requests reach Nova's real API and
 Placement through wsgi-intercept (how Nova's own functional tests reach
 them). Nova's harness has no Glance service, only a GlanceFixture that
 answers Nova in process: images are served from it as Glance's v2 API
-shows them, so the tools read the very images Nova booted from.
+shows them, so the tools read the very images Nova booted from. Ports are
+served likewise from Nova's NeutronFixture.
 """
 
 import json
@@ -68,6 +69,23 @@ class _GlanceApp:
         return [data]
 
 
+class _NeutronApp:
+    """GET /v2.0/ports/ID over Nova's NeutronFixture."""
+
+    def __init__(self, fixture):
+        self.fixture = fixture
+
+    def __call__(self, environ, start_response):
+        parts = environ['PATH_INFO'].strip('/').split('/')
+        port = None
+        if (environ['REQUEST_METHOD'] == 'GET' and len(parts) == 3 and
+                parts[:2] == ['v2.0', 'ports']):
+            port = self.fixture._ports.get(parts[2])
+        if port is None:
+            return _GlanceApp._answer(start_response, '404 Not Found', {})
+        return _GlanceApp._answer(start_response, '200 OK', {'port': port})
+
+
 class OperatorTestBase(base.SEVTestBase):
     """SEV hosts, and the operator tools' Cloud on the in-process APIs."""
 
@@ -78,6 +96,11 @@ class OperatorTestBase(base.SEVTestBase):
             lambda: _GlanceApp(self.glance), url=self.glance_endpoint)
         glance.install_intercept()
         self.addCleanup(glance.uninstall_intercept)
+        self.neutron_endpoint = 'http://%s/' % uuidutils.generate_uuid()
+        neutron = interceptor.RequestsInterceptor(
+            lambda: _NeutronApp(self.neutron), url=self.neutron_endpoint)
+        neutron.install_intercept()
+        self.addCleanup(neutron.uninstall_intercept)
 
     def endpoints(self):
         """Service type -> the in-process endpoint the tools use."""
@@ -87,6 +110,7 @@ class OperatorTestBase(base.SEVTestBase):
             # release; 2025.1's harness keeps no placement_fixture.
             'placement': self.placement.fixture.endpoint,
             'image': self.glance_endpoint,
+            'network': self.neutron_endpoint,
         }
 
     def cloud(self):

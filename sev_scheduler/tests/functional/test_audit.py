@@ -19,6 +19,7 @@ in process with the harness's Cloud, through its own HTTP clients.
 """
 
 import contextlib
+import copy
 import io
 import json
 import logging
@@ -229,6 +230,36 @@ class AuditTestCase(AuditTestBase):
                           'placement': len(compat.KNOWN_MODEL_TRAITS) + 2},
                          {service: count for service, count
                           in self.audit_cloud.calls.items() if count})
+
+
+class PortAuditTestCase(AuditTestBase):
+    """An SR-IOV port attached to a running encrypted server."""
+
+    def setUp(self):
+        super().setUp()
+        self.start_host('sev1', slots=2)
+
+    def _attach(self, server, template):
+        # What interface attach leaves behind, as Neutron shows it; no
+        # scheduler runs on that path.
+        port = copy.deepcopy(template)
+        port['device_id'] = server['id']
+        self.neutron._ports[port['id']] = port
+        return port['id']
+
+    def test_sriov_port_on_encrypted_server_found(self):
+        server = self.boot(image='sev')
+        port = self._attach(server, self.neutron.sriov_port)
+        status, findings = self.findings()
+        self.assertEqual(1, status)
+        self.assertEqual([(server['id'], 'sev1', SEV, audit.DEVICE)],
+                         [finding[:4] for finding in findings])
+        self.assertIn('SR-IOV port %s' % port, findings[0][4])
+
+    def test_normal_port_on_encrypted_server_passes(self):
+        server = self.boot(image='sev')
+        self._attach(server, self.neutron.port_1)
+        self.assertEqual((0, []), self.findings())
 
 
 class DeviceAuditTestCase(AuditTestBase):
