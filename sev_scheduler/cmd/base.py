@@ -40,6 +40,16 @@ _ALWAYS = ((USAGE, 'usage error: an option or argument cannot be read'),
                    'could not be read)'))
 
 
+# For the help of the commands that judge a request as SEVFilter would.
+UNSEEN_PATHS = (
+    'What no scheduler sees, this command cannot see either: a rebuild '
+    "with the server's own image id; a rescue, whose rescue image may put "
+    'its disk on an IDE bus or a floppy (hw_rescue_bus, '
+    'hw_rescue_device); a port or a volume attached to a running server; '
+    "and an admin's forced host, on which no filter runs. "
+    '"sev-scheduler audit" finds what they leave behind.')
+
+
 def epilog(verdicts):
     """The exit statuses a command's help lists: its own, then the rest."""
     return 'Exit status:\n' + '\n'.join(

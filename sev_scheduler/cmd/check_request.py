@@ -71,6 +71,9 @@ class CheckRequest(base.Command, show.ShowOne):
                           'slot)'),
                 (base.FAILURE, 'refused'))
 
+    def get_description(self):
+        return '%s\n\n%s' % (super().get_description(), base.UNSEEN_PATHS)
+
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument(

@@ -61,6 +61,9 @@ class Explain(base.CloudCommand, show.ShowOne):
 
     verdicts = ((base.OK, 'would fit'), (base.FAILURE, 'would not fit'))
 
+    def get_description(self):
+        return '%s\n\n%s' % (super().get_description(), base.UNSEEN_PATHS)
+
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument(

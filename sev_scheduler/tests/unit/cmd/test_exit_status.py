@@ -44,6 +44,15 @@ class ContractTestCase(base.CommandTestCase):
             self.assertIn('64   usage error', out, name)
             self.assertIn('255  error', out, name)
 
+    def test_help_of_request_judges_names_unseen_paths_passes(self):
+        for name in ('explain', 'check-request'):
+            status, out, err = self.run_command('help', name)
+            self.assertEqual(0, status, name)
+            for path in ("a rebuild with the server's own image id",
+                         'a rescue', 'hw_rescue_bus', 'a port or a volume '
+                         'attached to a running server', 'forced host'):
+                self.assertIn(path, ' '.join(out.split()), name)
+
     def test_readme_table_lists_these_codes_passes(self):
         readme = os.path.join(os.path.dirname(__file__), '..', '..', '..',
                               '..', 'README.md')
