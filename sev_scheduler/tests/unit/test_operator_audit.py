@@ -137,24 +137,23 @@ class AuditRunTestCase(testtools.TestCase):
                       'from Glance' % (uuids.gone, uuids.gone_image),
                       self.logger.output)
 
-    def test_encrypted_server_with_direct_port_found(self):
+    def _attach_port(self, vnic_type):
         # Attached after the boot: no scheduler saw it.
         self.cloud.bodies.update({
             ('compute', '/servers/%s/os-interface' % uuids.sev): {
                 'interfaceAttachments': [{'port_id': uuids.port}]},
             ('network', '/v2.0/ports/%s' % uuids.port): {'port': {
-                'id': uuids.port, 'binding:vnic_type': 'direct'}}})
+                'id': uuids.port, 'binding:vnic_type': vnic_type}}})
+
+    def test_encrypted_server_with_direct_port_found(self):
+        self._attach_port('direct')
         devices = [finding for finding in audit.run(self.cloud, page_size=2)
                    if finding.kind == audit.DEVICE]
         self.assertEqual([uuids.sev], [finding.server for finding in devices])
         self.assertIn('SR-IOV port %s' % uuids.port, devices[0].problem)
 
     def test_encrypted_server_with_normal_port_passes(self):
-        self.cloud.bodies.update({
-            ('compute', '/servers/%s/os-interface' % uuids.sev): {
-                'interfaceAttachments': [{'port_id': uuids.port}]},
-            ('network', '/v2.0/ports/%s' % uuids.port): {'port': {
-                'id': uuids.port, 'binding:vnic_type': 'normal'}}})
+        self._attach_port('normal')
         self.assertNotIn(audit.DEVICE, [
             finding.kind for finding in audit.run(self.cloud, page_size=2)])
 
