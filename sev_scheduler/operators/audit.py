@@ -200,22 +200,6 @@ class _Auditor:
             image_name=name, volumes=volumes, boot_volume=boot_volume,
             ports=ports, disk_format=disk_format)
 
-    def volumes(self, server):
-        """(volumes, boot volume) as request.build takes them."""
-        attachments = self.cloud.get(
-            'compute', '/servers/%s/os-volume_attachments'
-            % server['id'])['volumeAttachments']
-        root = server.get('OS-EXT-SRV-ATTR:root_device_name')
-        boot = None
-        if not server.get('image'):
-            boot = next(((a['volumeId'], requests.volume_bus(a['device']))
-                         for a in attachments if a.get('device') == root),
-                        None)
-        others = [(a['volumeId'], requests.volume_bus(a.get('device')))
-                  for a in attachments
-                  if boot is None or a['volumeId'] != boot[0]]
-        return others, boot
-
     def memory_ratio(self, server, held):
         """MEMORY_MB's allocation ratio in Placement of the server's host."""
         node = server.get('OS-EXT-SRV-ATTR:hypervisor_hostname')
@@ -246,7 +230,7 @@ def _judge(auditor, server, held):
     volumes = ((), None)
     if not server.get('image'):
         # Booted from a volume: its image is the boot volume's.
-        volumes = auditor.volumes(server)
+        volumes = lookup.server_volumes(auditor.cloud, server)
     request = auditor.request(server, *volumes)
     if request.encryption.requested:
         # What may have been attached since the boot, which no scheduler
@@ -254,7 +238,7 @@ def _judge(auditor, server, held):
         attached = bool(server.get('image') and server.get(
             'os-extended-volumes:volumes_attached'))
         if attached:
-            volumes = auditor.volumes(server)
+            volumes = lookup.server_volumes(auditor.cloud, server)
         ports = lookup.server_ports(auditor.cloud, server)
         if attached or ports:
             request = auditor.request(server, *volumes, ports=ports)

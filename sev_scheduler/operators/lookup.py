@@ -152,16 +152,26 @@ def for_request(cloud, flavor, image, volume_buses=(), vnic_types=()):
                  rows=rows)
 
 
-def _server_volumes(cloud, server):
-    """(volume ID, bus) of the server's volumes, and what cannot be seen."""
+def server_volumes(cloud, server):
+    """(volumes, boot volume) of a server, each (volume ID, bus).
+
+    The boot volume of a server booted from a volume is the one attached
+    at its root device name; None when the API does not show which (a
+    server never placed has no device names yet), or for a server booted
+    from an image. The bus is None where the API shows no device name.
+    """
     attachments = cloud.get('compute', '/servers/%s/os-volume_attachments'
                             % server['id'])['volumeAttachments']
-    # A volume of a server never placed has no device name yet.
     volumes = [(attachment['volumeId'],
                 requests.volume_bus(attachment.get('device')))
                for attachment in attachments]
-    unseen = [volume_id for volume_id, bus in volumes if bus is None]
-    return volumes, unseen
+    root = server.get('OS-EXT-SRV-ATTR:root_device_name')
+    boot = None
+    if not server.get('image') and root:
+        boot = next((volume for volume, attachment
+                     in zip(volumes, attachments)
+                     if attachment.get('device') == root), None)
+    return [volume for volume in volumes if volume != boot], boot
 
 
 def server_ports(cloud, server):
@@ -196,15 +206,18 @@ def for_server(cloud, name_or_id):
         rows.append(('Image', 'none: boots from a volume'))
     kinds = []
     try:
-        volumes, no_bus = _server_volumes(cloud, server)
+        volumes, boot_volume = server_volumes(cloud, server)
     except sev_cloud.CloudError as error:
-        volumes, no_bus = [], []
+        volumes, boot_volume = [], None
         unseen.append('volumes: %s' % error)
         kinds.append('volumes')
-    if volumes:
+    every_volume = ([boot_volume] if boot_volume else []) + volumes
+    # A volume of a server never placed has no device name yet.
+    no_bus = [volume_id for volume_id, bus in every_volume if bus is None]
+    if every_volume:
         rows.append(('Volumes', ['%s: %s' % (volume_id,
                                              bus or 'the bus Nova picks')
-                                 for volume_id, bus in volumes]))
+                                 for volume_id, bus in every_volume]))
     if no_bus:
         unseen.append('the disk bus of volume(s) %s: the API shows no '
                       'device name yet, read as the bus Nova picks'
@@ -222,12 +235,13 @@ def for_server(cloud, name_or_id):
         unseen.append('ports: none bound (Neutron binds ports on the host: '
                       'those of a server never placed are not shown)')
         kinds.append('ports')
-    boot_volume = properties = None
-    if image is None and volumes:
+    properties = None
+    if image is None and boot_volume is None and volumes:
         # The API does not say which volume is the boot volume.
         boot_volume, volumes = volumes[0], volumes[1:]
         unseen.append('which volume is the boot volume: %s, the first '
                       'attached, is taken' % boot_volume[0])
+    if image is None and boot_volume is not None:
         try:
             properties = volume_image(cloud, boot_volume[0])
         except sev_cloud.CloudError as error:

@@ -72,6 +72,20 @@ class BootFromVolumeTestCase(testtools.TestCase):
         self.assertEqual(('yes', 'amd-sev'),
                          (rows['Encrypted'], rows['Model']))
 
+    def test_boot_volume_at_root_device_not_first_attached_passes(self):
+        # Audit and explain take the volume at the root device name.
+        attachments = [
+            {'volumeId': uuids.data_volume, 'device': '/dev/vdb'},
+            {'volumeId': uuids.root_volume, 'device': '/dev/vda'}]
+        self.bodies[('compute', '/servers/%s/os-volume_attachments'
+                     % uuids.bfv)] = {'volumeAttachments': attachments}
+        asked = lookup.for_server(canned_cloud.CannedCloud(self.bodies),
+                                  uuids.bfv)
+        self.assertEqual((uuids.root_volume, 'virtio'), asked.boot_volume)
+        self.assertEqual([(uuids.data_volume, 'virtio')], asked.volumes)
+        self.assertNotIn('which volume is the boot volume',
+                         str(dict(asked.rows).get('Not seen')))
+
     def test_volume_image_cinder_unreachable_not_seen_passes(self):
         self.bodies[('volume', '/volumes/%s' % uuids.root_volume)] = (
             'cannot reach Cinder')
