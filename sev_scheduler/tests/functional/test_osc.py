@@ -110,8 +110,8 @@ class OpenStackClientTestCase(ShellMixin, cloud.OperatorTestBase):
     def clouds_yaml(self, **overrides):
         """A clouds.yaml of one cloud, ``sev-test``, on the harness APIs.
 
-        One cloud only: ``sev-scheduler`` run in process reads its
-        --os-cloud from sys.argv when defaulting the auth type.
+        One cloud, named by --os-cloud in the argv each command is
+        handed.
         """
         settings = {
             'auth_type': 'admin_token',
