@@ -29,44 +29,13 @@ from openstackclient import shell
 from osc_lib import clientmanager as osc_clientmanager
 import testtools
 
-from nova.api import auth
-from nova import context
-
 from sev_scheduler.cmd import main
+from sev_scheduler.demo import apis
 from sev_scheduler.osc import plugin
 from sev_scheduler.tests.functional import cloud
 
 CLOUD = 'sev-test'
-TOKEN = 'admin'
-
-
-class TokenUserFixture(fixtures.Fixture):
-    """Nova's harness API takes the admin token as Keystone would.
-
-    Test-only. Nova's OSAPIFixture replaces Keystone's middleware with a
-    context made from X-Auth-User, X-Auth-Project-Id and X-Roles headers,
-    which a clouds.yaml cannot set. A request with the admin token and
-    none of them gets the admin context the token stands for; any other
-    request goes to the fixture's own function, patched here in turn.
-    """
-
-    def __init__(self, project_id):
-        super().__init__()
-        self.project_id = project_id
-
-    def _setUp(self):
-        headers = auth.NovaKeystoneContext._create_context
-
-        def from_token(env, **kwargs):
-            if ('HTTP_X_AUTH_USER' not in env and
-                    env.get('HTTP_X_AUTH_TOKEN') == TOKEN):
-                return context.RequestContext(
-                    'admin', self.project_id, is_admin=True,
-                    roles=['admin', 'member', 'reader'], **kwargs)
-            return headers(env, **kwargs)
-
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova.api.auth.NovaKeystoneContext._create_context', from_token))
+TOKEN = apis.ADMIN_TOKEN
 
 
 class ShellMixin:
@@ -104,7 +73,7 @@ class OpenStackClientTestCase(ShellMixin, cloud.OperatorTestBase):
 
     def setUp(self):
         super().setUp()
-        self.useFixture(TokenUserFixture(self.api_fixture.project_id))
+        self.useFixture(apis.TokenUserFixture(self.api_fixture.project_id))
         self.clouds_yaml()
 
     def clouds_yaml(self, **overrides):
