@@ -251,6 +251,10 @@ class Cache:
         # proportion to the hosts read within the age.
         self._sweep_at = 64
 
+    def _oldest(self):
+        """When the oldest entry that may still serve was read."""
+        return self._clock() - CONF.sev_scheduler.placement_max_age
+
     def recent(self):
         """A function giving a root's tree if read within the age, or None.
 
@@ -258,7 +262,7 @@ class Cache:
         reading of the clock.
         """
         trees = self._trees
-        oldest = self._clock() - CONF.sev_scheduler.placement_max_age
+        oldest = self._oldest()
 
         def tree(root):
             entry = trees.get(root)
@@ -275,7 +279,7 @@ class Cache:
         tree = read_tree(context, root)
         self._trees[root] = (self._clock(), tree)
         if len(self._trees) >= self._sweep_at:
-            oldest = self._clock() - CONF.sev_scheduler.placement_max_age
+            oldest = self._oldest()
             self._trees = {root: entry for root, entry in self._trees.items()
                            if entry[0] >= oldest}
             self._sweep_at = max(64, 2 * len(self._trees))
@@ -286,8 +290,7 @@ class Cache:
 
         One listing of the slot providers, once per maximum age.
         """
-        if (self._sev_roots is None or self._sev_roots[0] <
-                self._clock() - CONF.sev_scheduler.placement_max_age):
+        if self._sev_roots is None or self._sev_roots[0] < self._oldest():
             self._sev_roots = (self._clock(), _read_sev_roots(context))
         return self._sev_roots[1]
 
