@@ -23,7 +23,7 @@ from sev_scheduler.cmd import output
 from sev_scheduler import conf
 from sev_scheduler.operators import cloud as sev_cloud
 
-#: The exit status of every command (README, "Exit status"): the verdict
+#: The exit status of every command (doc/source/cli/index.rst): the verdict
 #: as oslo.upgradecheck's codes, the worst first...
 OK = int(upgradecheck.Code.SUCCESS)
 WARNING = int(upgradecheck.Code.WARNING)

@@ -55,7 +55,7 @@ FILTER = 'sev_scheduler.filters.SEVFilter'
 WEIGHER = 'sev_scheduler.weighers.SEVWeigher'
 
 #: The Nova major versions sev-scheduler supports, and their OpenStack
-#: releases (README, "Supported Nova releases"; tox envs nova2025.1...).
+#: releases (doc/source/install/releases.rst; tox envs nova2025.1...).
 SUPPORTED_NOVA = {31: '2025.1', 32: '2025.2', 33: '2026.1', 34: '2026.2'}
 
 

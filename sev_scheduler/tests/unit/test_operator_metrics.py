@@ -189,18 +189,16 @@ class MetricsCommandTestCase(base.CommandTestCase):
                           'interval': 45}, served)
 
 
-class ReadmeAlertRulesTestCase(testtools.TestCase):
-    """The README's alert rules name metrics the collector writes."""
+class DocumentedAlertRulesTestCase(testtools.TestCase):
+    """The documented alert rules name metrics the collector writes."""
 
-    README = os.path.join(os.path.dirname(__file__), '..', '..', '..',
-                          'README.md')
+    RULES = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'doc',
+                         'source', 'admin', 'tools',
+                         'sev-scheduler-alerts.yaml')
 
     def _rules(self):
-        with open(self.README) as readme:
-            text = readme.read()
-        block = text.split('<!-- begin alert rules')[1].split(
-            '<!-- end alert rules -->')[0]
-        return yaml.safe_load(block.split('```yaml')[1].split('```')[0])
+        with open(self.RULES) as rules:
+            return yaml.safe_load(rules)
 
     def _written(self):
         bodies = {('placement', '/resource_providers?required=%s' % trait): {

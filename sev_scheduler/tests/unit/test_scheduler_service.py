@@ -12,7 +12,6 @@
 
 import os
 import re
-import tempfile
 
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
@@ -23,28 +22,24 @@ from nova.tests.functional import fixtures as func_fixtures
 
 from sev_scheduler import conf
 
-README = os.path.join(os.path.dirname(__file__), '..', '..', '..',
-                      'README.md')
+REPO = os.path.join(os.path.dirname(__file__), '..', '..', '..')
+#: The nova.conf lines the docs give operators (admin/enabling.rst).
+NOVA_CONF = os.path.join(REPO, 'doc', 'source', 'admin', 'nova-scheduler.conf')
+README = os.path.join(REPO, 'README.md')
 
 
 def readme_nova_conf():
-    """The README's nova.conf lines, parsed as oslo.config parses nova.conf.
+    """The documented nova.conf lines, parsed as oslo.config parses nova.conf.
 
     :returns: {section: {option: [value, ...]}}
     """
-    with open(README) as readme:
-        block = re.search(r'<!-- begin nova\.conf.*?```ini\n(.*?)```',
-                          readme.read(), re.S).group(1)
-    with tempfile.NamedTemporaryFile('w', suffix='.conf') as conf_file:
-        conf_file.write(block)
-        conf_file.flush()
-        sections = {}
-        cfg.ConfigParser(conf_file.name, sections).parse()
+    sections = {}
+    cfg.ConfigParser(NOVA_CONF, sections).parse()
     return sections
 
 
 def apply_readme_nova_conf(test_case):
-    """Configure Nova's scheduler with the README's lines."""
+    """Configure Nova's scheduler with the documented lines."""
     options = readme_nova_conf()['filter_scheduler']
     test_case.flags(available_filters=options['available_filters'],
                     enabled_filters=options['enabled_filters'][-1].split(','),
@@ -52,14 +47,25 @@ def apply_readme_nova_conf(test_case):
                     group='filter_scheduler')
 
 
+class DocumentedNovaConfTestCase(test.NoDBTestCase):
+    """The README shows operators the lines the docs give and tests use."""
+
+    def test_readme_lines_are_documented_lines_passes(self):
+        with open(README) as readme:
+            block = re.search(r'```ini\n(.*?)```', readme.read(),
+                              re.S).group(1)
+        with open(NOVA_CONF) as documented:
+            self.assertEqual(documented.read(), block)
+
+
 class SchedulerServiceTestCase(test.TestCase):
-    """Nova's scheduler service, configured as the README tells operators."""
+    """Nova's scheduler service, configured as the docs tell operators."""
 
     def setUp(self):
         super().setUp()
         self.useFixture(func_fixtures.PlacementFixture())
 
-    def test_readme_lines_load_sev_filter_passes(self):
+    def test_documented_lines_load_sev_filter_passes(self):
         apply_readme_nova_conf(self)
         scheduler = self.start_service('scheduler')
         enabled = [type(f).__name__

@@ -53,16 +53,16 @@ class ContractTestCase(base.CommandTestCase):
                          'attached to a running server', 'forced host'):
                 self.assertIn(path, ' '.join(out.split()), name)
 
-    def test_readme_table_lists_these_codes_passes(self):
-        readme = os.path.join(os.path.dirname(__file__), '..', '..', '..',
-                              '..', 'README.md')
-        with open(readme) as readme_file:
-            table = readme_file.read().split('<!-- begin exit statuses')[
-                1].split('<!-- end exit statuses -->')[0]
+    def test_docs_table_lists_these_codes_passes(self):
+        page = os.path.join(os.path.dirname(__file__), '..', '..', '..',
+                            '..', 'doc', 'source', 'cli', 'index.rst')
+        with open(page) as page_file:
+            table = page_file.read().split('.. begin exit statuses')[
+                1].split('.. end exit statuses')[0]
         self.assertEqual(
             [cmd_base.OK, cmd_base.WARNING, cmd_base.FAILURE,
              cmd_base.USAGE, cmd_base.ERROR],
-            [int(code) for code in re.findall(r'^\| (\d+) \|', table,
+            [int(code) for code in re.findall(r'^   \* - (\d+)$', table,
                                               re.MULTILINE)])
 
     def test_unknown_command_usage_fails(self):
