@@ -41,6 +41,15 @@ WEIGHERS = ['nova.scheduler.weights.all_weighers',
             'sev_scheduler.weighers.SEVWeigher']
 
 
+def read_conf(path):
+    """PATH as nova-scheduler reads it, with sev-scheduler's options."""
+    conf = cfg.ConfigOpts()
+    nova.conf.scheduler.register_opts(conf)
+    sev_conf.register_opts(conf)
+    conf(['--config-file', path], project='nova')
+    return conf
+
+
 def run_upgrade_check(path):
     """Run ``sev-scheduler-status --config-file PATH upgrade check``.
 
@@ -88,10 +97,7 @@ class DeployTestCase(testtools.TestCase):
 
         Both after Nova's own defaults, as the recipes write them.
         """
-        conf = cfg.ConfigOpts()
-        nova.conf.scheduler.register_opts(conf)
-        sev_conf.register_opts(conf)
-        conf(['--config-file', path], project='nova')
+        conf = read_conf(path)
         group = conf.filter_scheduler
         self.assertEqual(FILTERS, group.available_filters)
         self.assertEqual(NOVA_ENABLED + ['SEVFilter'], group.enabled_filters)
