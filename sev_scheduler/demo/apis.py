@@ -201,18 +201,56 @@ def _mounted(app, script_name):
     return mounted
 
 
+def _serve_green(app):
+    """Serve with eventlet's server in a greenthread: (port, stop)."""
+    import eventlet
+    from eventlet import wsgi
+    sock = eventlet.listen(('127.0.0.1', 0))
+    thread = eventlet.spawn(wsgi.server, sock, app, log_output=False)
+
+    def stop():
+        thread.kill()
+        sock.close()
+    return sock.getsockname()[1], stop
+
+
+def _serve_threads(app):
+    """Serve with a ThreadingWSGIServer in a thread: (port, stop)."""
+    server = simple_server.make_server(
+        '127.0.0.1', 0, app, server_class=_Server,
+        handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def stop():
+        server.shutdown()
+        server.server_close()
+    return server.server_address[1], stop
+
+
+def _eventlet_patched():
+    try:
+        from eventlet import patcher
+    except ImportError:
+        return False
+    return patcher.is_monkey_patched('socket')
+
+
 class Served:
     """Each intercepted endpoint also served on a 127.0.0.1 port.
 
     The WSGI applications are the ones wsgi-intercept calls (Nova's API,
-    Placement, the Glance and Neutron shims), each in a ThreadingWSGIServer
-    of its own, served from a background thread until ``stop``.
+    Placement, the Glance and Neutron shims), each served in the
+    background until ``stop``: by a ThreadingWSGIServer in a thread, or,
+    where Nova's harness runs on eventlet, by eventlet's server in a
+    greenthread (a selector loop in a green thread would block them all).
     """
 
     def __init__(self, endpoints):
         """:param endpoints: service type -> intercepted endpoint URL."""
         self.endpoints = {}
-        self._servers = []
+        self._stops = []
+        self._start = (_serve_green if _eventlet_patched()
+                       else _serve_threads)
         try:
             for service, url in endpoints.items():
                 self.endpoints[service] = self._serve(url)
@@ -225,13 +263,10 @@ class Served:
         port = parts.port or 80
         app_fn, script_name = wsgi_intercept._wsgi_intercept[
             (parts.hostname, port)]
-        server = simple_server.make_server(
-            '127.0.0.1', 0, _mounted(app_fn(), script_name),
-            server_class=_Server, handler_class=_QuietHandler)
-        self._servers.append(server)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port, stop = self._start(_mounted(app_fn(), script_name))
+        self._stops.append(stop)
         return urllib.parse.urlunsplit(parts._replace(
-            netloc='127.0.0.1:%d' % server.server_address[1]))
+            netloc='127.0.0.1:%d' % port))
 
     def clouds_yaml(self, name):
         """A clouds.yaml of one admin cloud on the served endpoints.
@@ -251,7 +286,6 @@ class Served:
         return {'clouds': {name: settings}}
 
     def stop(self):
-        for server in self._servers:
-            server.shutdown()
-            server.server_close()
-        self._servers = []
+        for stop in self._stops:
+            stop()
+        self._stops = []
