@@ -16,6 +16,7 @@ import argparse
 import logging
 import os
 import shutil
+import signal
 import tempfile
 import textwrap
 import threading
@@ -265,6 +266,9 @@ class Demo(base.Command, lister.Lister):
         if self.parsed_args.keep_running:
             self._keep_running(demo_cloud)
 
+    def _interrupted(self, number, frame):
+        self.stop.set()
+
     def _keep_running(self, demo_cloud):
         from sev_scheduler.demo import apis
         served = apis.Served(demo_cloud.endpoints())
@@ -285,11 +289,18 @@ class Demo(base.Command, lister.Lister):
                 '  openstack --os-cloud %s sev explain one-more\n'
                 % (self.clouds_yaml, textwrap.indent(text, '  '),
                    self.clouds_yaml, CLOUD, CLOUD, CLOUD))
+            # Ctrl-C, or a kill, stops the cloud: eventlet's hub, where
+            # Nova's harness runs on it, would otherwise keep the signal.
+            handlers = {number: signal.signal(number, self._interrupted)
+                        for number in (signal.SIGINT, signal.SIGTERM)}
             try:
                 while not self.stop.wait(0.5):
                     pass
             except KeyboardInterrupt:
                 pass
+            finally:
+                for number, handler in handlers.items():
+                    signal.signal(number, handler)
             self._progress('Stopping the cloud...')
         finally:
             served.stop()
