@@ -20,6 +20,7 @@ import os
 import fixtures
 from oslo_config import cfg
 import testtools
+import yaml
 
 import nova.conf.scheduler
 
@@ -30,6 +31,9 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..',
                                     '..', '..'))
 DEPLOY = os.path.join(REPO, 'deploy')
 DATA = os.path.join(os.path.dirname(__file__), 'data')
+HELM = os.path.join(DEPLOY, 'openstack-helm')
+HELM_VALUES = os.path.join(HELM, 'values-sev-scheduler.yaml')
+CONTAINERFILE = os.path.join(HELM, 'Containerfile')
 
 #: What the recipes put in [filter_scheduler], as oslo.config reads it.
 FILTERS = ['nova.scheduler.filters.all_filters',
@@ -39,6 +43,17 @@ NOVA_ENABLED = ['ComputeFilter', 'ComputeCapabilitiesFilter',
                 'ServerGroupAffinityFilter']
 WEIGHERS = ['nova.scheduler.weights.all_weighers',
             'sev_scheduler.weighers.SEVWeigher']
+
+
+def helm_values():
+    """The OpenStack-Helm values file, as Helm reads it."""
+    with open(HELM_VALUES) as values:
+        return yaml.safe_load(values)
+
+
+def containerfile_text():
+    with open(CONTAINERFILE) as text:
+        return text.read()
 
 
 def read_conf(path):

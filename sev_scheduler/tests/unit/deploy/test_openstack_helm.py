@@ -12,31 +12,12 @@
 
 """deploy/openstack-helm: the nova chart values and the Containerfile."""
 
-import json
 import os
-import subprocess
-import venv
-
-import yaml
 
 from sev_scheduler.cmd import status
 from sev_scheduler.tests.unit.deploy import base
 from sev_scheduler.tests.unit.deploy import containerfile
 from sev_scheduler.tests.unit.deploy import helm
-
-HELM = os.path.join(base.DEPLOY, 'openstack-helm')
-VALUES = os.path.join(HELM, 'values-sev-scheduler.yaml')
-CONTAINERFILE = os.path.join(HELM, 'Containerfile')
-
-
-def _values():
-    with open(VALUES) as values:
-        return yaml.safe_load(values)
-
-
-def _containerfile():
-    with open(CONTAINERFILE) as text:
-        return text.read()
 
 
 class ToOsloConfTestCase(base.DeployTestCase):
@@ -84,7 +65,7 @@ class ValuesTestCase(base.DeployTestCase):
         return self.write('nova.conf', helm.to_oslo_conf(conf))
 
     def test_values_nova_conf_upgrade_check_passes(self):
-        path = self.render(_values()['conf']['nova'])
+        path = self.render(base.helm_values()['conf']['nova'])
         self.upgrade_check(path)
         conf = self.assert_scheduler_options(path)
         # Numbers as Helm prints them still read as the same options.
@@ -93,7 +74,7 @@ class ValuesTestCase(base.DeployTestCase):
         self.assertEqual(60, conf.sev_scheduler.placement_max_age)
 
     def test_values_available_filters_repeated_key_passes(self):
-        text = helm.to_oslo_conf(_values()['conf']['nova'])
+        text = helm.to_oslo_conf(base.helm_values()['conf']['nova'])
         self.assertIn(
             '[filter_scheduler]\n'
             'available_filters = nova.scheduler.filters.all_filters\n'
@@ -102,7 +83,7 @@ class ValuesTestCase(base.DeployTestCase):
     def test_values_available_filters_as_list_fails(self):
         # Why the values use type: multistring: a list is one value, one
         # class path that does not exist.
-        conf = _values()['conf']['nova']
+        conf = base.helm_values()['conf']['nova']
         conf['filter_scheduler']['available_filters'] = base.FILTERS
         code, results, _ = base.run_upgrade_check(self.render(conf))
         self.assertEqual(status.FAILURE, code)
@@ -112,7 +93,7 @@ class ValuesTestCase(base.DeployTestCase):
         # Only nova-scheduler loads filters: the other pods keep the
         # chart's images.
         self.assertEqual(['nova_scheduler'],
-                         list(_values()['images']['tags']))
+                         list(base.helm_values()['images']['tags']))
 
 
 class ContainerfileTestCase(base.DeployTestCase):
@@ -120,7 +101,7 @@ class ContainerfileTestCase(base.DeployTestCase):
     def setUp(self):
         super().setUp()
         self.global_args, self.stages = containerfile.stages(
-            _containerfile())
+            base.containerfile_text())
         self.final = self.stages[-1]
 
     def test_containerfile_release_matches_image_passes(self):
@@ -134,7 +115,7 @@ class ContainerfileTestCase(base.DeployTestCase):
                         image)
 
     def test_containerfile_image_tag_matches_values_passes(self):
-        tag = _values()['images']['tags']['nova_scheduler']
+        tag = base.helm_values()['images']['tags']['nova_scheduler']
         self.assertTrue(tag.endswith(':' + self.final.args['RELEASE']), tag)
 
     def test_containerfile_installs_with_constraints_passes(self):
@@ -146,57 +127,3 @@ class ContainerfileTestCase(base.DeployTestCase):
         copies = [rest for word, rest in self.final.steps if word == 'COPY']
         self.assertIn('constraints/${RELEASE}.txt '
                       '/tmp/sev-scheduler/upper-constraints.txt', copies)
-
-    def test_containerfile_pip_lines_install_in_clean_venv_passes(self):
-        """SLOW (about 2 minutes): both RUN lines, in a new venv.
-
-        The wheel stage's ``pip wheel`` on a copy of exactly what its COPY
-        lines take from this checkout, then the Nova stage's ``pip install
-        -c constraints/$RELEASE.txt`` of that wheel, each line as written
-        (paths moved under a temporary directory, ``VENV`` a new virtual
-        environment in place of the image's, ``python3`` the test's).
-        The venv has no Nova: the install pulls Nova and every dependency
-        from the package index under the release's constraints (without
-        ``--no-deps``, so the constraints file is proven to resolve), which
-        is the slow part. Then the installed ``sev-scheduler-status`` runs
-        the upgrade check on the nova.conf the Helm values render to.
-        """
-        venv_dir = os.path.join(self.dir, 'venv')
-        venv.EnvBuilder(with_pip=True).create(venv_dir)
-        bin_dir = os.path.join(venv_dir, 'bin')
-        env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ['PATH'])
-        env.pop('PYTHONPATH', None)
-        env.pop('VIRTUAL_ENV', None)
-        build = containerfile.Build(
-            _containerfile(), base.REPO, os.path.join(self.dir, 'root'),
-            {'VENV': venv_dir}, env)
-        build.run()
-        self.assertEqual(2, len(build.commands))
-        self.assertEqual(1, len(build.files('wheel', 'wheels/*.whl')))
-        # The stand-in for /tmp/sev-scheduler is removed, as in the image.
-        self.assertEqual([], build.files('final', 'tmp/sev-scheduler'))
-
-        python = os.path.join(bin_dir, 'python3')
-        found = subprocess.run(
-            [python, '-c', 'import nova.version, sev_scheduler; '
-             'print(nova.version.version_string()); '
-             'print(sev_scheduler.__file__)'],
-            env=env, cwd=self.dir, check=True, stdout=subprocess.PIPE,
-            text=True).stdout.split()
-        # Installed from the wheel, not this checkout.
-        self.assertTrue(found[1].startswith(venv_dir), found[1])
-        # The constraints chose the release's Nova.
-        release = self.final.args['RELEASE']
-        major = int(found[0].split('.')[0])
-        self.assertEqual(release, status.SUPPORTED_NOVA[major])
-
-        nova_conf = self.write('nova.conf',
-                               helm.to_oslo_conf(_values()['conf']['nova']))
-        check = subprocess.run(
-            [os.path.join(bin_dir, 'sev-scheduler-status'), '--config-file',
-             nova_conf, 'upgrade', 'check', '--json'],
-            env=env, cwd=self.dir, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True)
-        self.assertEqual(0, check.returncode, check.stdout + check.stderr)
-        self.assertEqual(
-            {0}, {c['result'] for c in json.loads(check.stdout)['checks']})
