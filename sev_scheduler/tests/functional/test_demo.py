@@ -10,63 +10,88 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
+"""``sev-scheduler demo`` on a small cloud, as .ci/run runs it."""
+
+import contextlib
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+
 import testtools
 
-from sev_scheduler import compat
-from sev_scheduler.demo import cloud
+from sev_scheduler.cmd import main
+
+SMALL = ('--sev-hosts', '1', '--plain-hosts', '1', '--slots', '2')
 
 
-class _Report:
-    """Collects what the demo would show."""
-
-    def __init__(self):
-        self.host_rows = []
-        self.lines = []
-
-    def hosts(self, hosts):
-        self.host_rows = hosts
-
-    def progress(self, line):
-        self.lines.append(line)
+def _command(name):
+    """The console script installed next to this Python."""
+    return os.path.join(os.path.dirname(sys.executable), name)
 
 
 class DemoTestCase(testtools.TestCase):
-    """The demo's script, on a small cloud: each rule shows its outcome."""
+    """The demo's output: one narrow table, origins named, four tools."""
 
-    def test_demo_script(self):
-        report = _Report()
-        outcomes = cloud.run(cloud.Options(sev_hosts=1, plain_hosts=1,
-                                           slots=2), report)
-        results = {outcome.request: outcome.result for outcome in outcomes}
-        self.assertEqual(['sev-1', 'sev-overcommit', 'plain-1'],
-                         [host['host'] for host in report.host_rows])
-        # SEV-ES slots where the running Nova has SEV-ES (2025.2 and later).
-        self.assertEqual(', '.join(
-            '%s: 2' % model for model in compat.AMD_MODELS
-            if model in (compat.AMD_SEV, compat.AMD_SEV_ES)),
-            report.host_rows[0]['sev'])
-        self.assertEqual(1.5, report.host_rows[1]['ram_allocation_ratio'])
-        for request in ('sev-flavor', 'sev-image', 'after-delete'):
-            self.assertEqual('landed on sev-1', results[request], request)
-        if compat.AMD_SEV_ES in compat.AMD_MODELS:
-            self.assertEqual('landed on sev-1', results['sev-es-image'])
+    def test_demo_table_origins_and_tools_passes(self):
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(stdout), \
+                contextlib.redirect_stderr(stderr):
+            status = main.main(['demo'] + list(SMALL))
+        out = stdout.getvalue()
+        self.assertEqual(0, status, stderr.getvalue())
+        tables = [line for line in out.splitlines()
+                  if line.startswith(('+', '|'))]
+        self.assertTrue(tables)
+        for line in tables:
+            self.assertLessEqual(len(line), 80, line)
+        # One result table: each request once.
+        self.assertEqual(1, out.count('| pci-passthrough '))
+        # Each line's words in a row, whatever the table's wrapping.
+        words = ' '.join(out.replace('|', ' ').split())
+        for said in (
+                "pci-passthrough refused by SEVFilter: Memory encryption",
+                "refused by Nova's API: 400",
+                'one-more refused by Placement; the fault says only',
+                'Why: sev-scheduler explain one-more',
+                'forced landed on sev-overcommit (a forced host: no',
+                'is all or nothing'):
+            self.assertIn(said, words)
+        for heading in ('hosts', 'requests', 'capacity', 'explain', 'audit',
+                        'metrics'):
+            self.assertIn('\n%s\n%s\n' % (heading, '-' * len(heading)), out)
+        self.assertIn('$ sev-scheduler explain one-more', out)
+        self.assertIn('| forced | memory-overcommit |', out)
+        self.assertIn('sev_scheduler_audit_findings{kind="device"} 1.0', out)
+        self.assertIsNotNone(re.search(
+            r'\| sev-1 +\| amd-sev +\| +2 \| +2 \| +0 \|', out))
+
+    def test_keep_running_serves_clouds_yaml_passes(self):
+        demo = subprocess.Popen(
+            [_command('sev-scheduler'), 'demo', '--keep-running'] +
+            list(SMALL), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        self.addCleanup(demo.kill)
+        self.addCleanup(demo.stdout.close)
+        self.addCleanup(demo.stderr.close)
+        for line in demo.stdout:
+            if 'export OS_CLIENT_CONFIG_FILE=' in line:
+                path = line.split('=', 1)[1].strip()
+                break
         else:
-            # Nova 2025.1 would start an AMD SEV guest: refused instead.
-            for words in ('amd-sev-es', '2025.2'):
-                self.assertIn(words, results['sev-es-image'])
-        self.assertEqual('landed on sev-overcommit',
-                         results['plain-overcommitted'])
-        for request, words in (
-                ('pci-passthrough', "PCI passthrough: flavor alias 'gpu'"),
-                ('vgpu', 'mdev vGPU'),
-                ('usb-boot-disk', "boot disk bus 'usb'"),
-                ('ide-volume', 'the IDE bus: volume'),
-                ('ide-cdrom', 'hw_cdrom_bus=ide'),
-                ('malformed', "'maybe', which is neither true nor false"),
-                ('sev-overcommitted', 'No valid host was found'),
-                ('rebuild-adds-sev', 'holds no amd-sev encryption slot'),
-                ('too-many', 'No valid host was found'),
-                ('one-more', 'No valid host was found')):
-            self.assertIn(words, results[request], request)
-        # One progress line per request.
-        self.assertEqual(len(outcomes), len(report.lines))
+            self.fail('no clouds.yaml: %s' % demo.stderr.read())
+        capacity = subprocess.run(
+            [_command('sev-scheduler'), 'capacity', '--os-cloud', 'sev-demo',
+             '-f', 'json'], capture_output=True, text=True, timeout=120,
+            env=dict(os.environ, OS_CLIENT_CONFIG_FILE=path))
+        self.assertEqual(0, capacity.returncode, capacity.stderr)
+        self.assertIn({'Host': 'sev-overcommit', 'Model': 'amd-sev',
+                       'Total': 1, 'Used': 1, 'Free': 0},
+                      json.loads(capacity.stdout))
+        # Ctrl-C stops the cloud.
+        demo.send_signal(signal.SIGINT)
+        self.assertEqual(0, demo.wait(timeout=60))
+        self.assertFalse(os.path.exists(path))
