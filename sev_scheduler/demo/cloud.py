@@ -30,46 +30,12 @@ from nova.tests.functional.api import client
 
 from sev_scheduler import compat
 from sev_scheduler.demo import apis
+from sev_scheduler.demo import results
 from sev_scheduler.demo import tools
 from sev_scheduler.tests.functional import base
 
 Options = collections.namedtuple(
     'Options', ['sev_hosts', 'plain_hosts', 'slots'])
-
-#: Who refused a request.
-SEV_FILTER = 'SEVFilter'
-NOVA_API = "Nova's API"
-PLACEMENT = 'Placement'
-NOVA_SCHEDULER = "Nova's scheduler"
-
-
-class Outcome(collections.namedtuple('Outcome', [
-        'request', 'asked', 'servers', 'hosts', 'origin', 'reason',
-        'explain', 'note'], defaults=('',))):
-    """One scripted request, as its user and its operator see it.
-
-    :param servers: the names of the servers it made (several for a
-        multi-create, none when Nova's API refused it).
-    :param hosts: where they landed, in order; empty when refused.
-    :param origin: who refused it (SEV_FILTER, NOVA_API, PLACEMENT,
-        NOVA_SCHEDULER or another filter's name); None when it landed.
-    :param reason: the fault message, or the API's error; '' when landed.
-    :param explain: the command line that says why, when the fault does
-        not; None otherwise.
-    :param note: what else to know about it.
-    """
-
-    @property
-    def refused(self):
-        return self.origin is not None
-
-
-#: One operator tool's section: a short heading, what it shows, its run.
-Section = collections.namedtuple('Section', ['heading', 'note', 'run'])
-
-#: The fault of a request no host took, whoever dropped the hosts.
-NOT_ENOUGH_HOSTS = 'There are not enough hosts available.'
-NO_VALID_HOST = 'No valid host was found.'
 
 
 class _Origins(logging.Handler):
@@ -89,16 +55,16 @@ class _Origins(logging.Handler):
             return
         if (record.name == 'nova.scheduler.manager' and
                 message.startswith('Got no allocation candidates')):
-            self.origins.append(PLACEMENT)
+            self.origins.append(results.PLACEMENT)
         elif (record.name == 'nova.filters' and
                 message.startswith('Filter %s returned 0 hosts')):
             self.origins.append(str(record.args[0]))
         elif (record.name.startswith('sev_scheduler.') and
                 message.startswith('Refusing instance')):
-            self.origins.append(SEV_FILTER)
+            self.origins.append(results.SEV_FILTER)
 
     def origin(self):
-        return self.origins[-1] if self.origins else NOVA_SCHEDULER
+        return self.origins[-1] if self.origins else results.NOVA_SCHEDULER
 
 
 class DemoCloud(apis.OperatorAPIs, base.SEVTestBase):
@@ -189,7 +155,8 @@ class DemoCloud(apis.OperatorAPIs, base.SEVTestBase):
         if failed:
             reason = failed[0]['fault']['message']
             origin = self.origins.origin()
-            if reason[len(NO_VALID_HOST):].strip() in ('', NOT_ENOUGH_HOSTS):
+            said = reason[len(results.NO_VALID_HOST):].strip()
+            if said in ('', results.NOT_ENOUGH_HOSTS):
                 # Nova's fault says nothing more: explain does.
                 explain = 'sev-scheduler explain %s' % failed[0]['name']
             else:
@@ -197,9 +164,9 @@ class DemoCloud(apis.OperatorAPIs, base.SEVTestBase):
         else:
             hosts = [self.host_of(server) for server in servers]
             explain = None
-        outcome = Outcome(request, asked,
-                          [server['name'] for server in servers], hosts,
-                          origin, reason, explain, note)
+        outcome = results.Outcome(
+            request, asked, [server['name'] for server in servers], hosts,
+            origin, reason, explain, note)
         self.outcomes.append(outcome)
         self.report.progress(request)
         return outcome
@@ -217,9 +184,10 @@ class DemoCloud(apis.OperatorAPIs, base.SEVTestBase):
         try:
             api.post_server({'server': body})
         except client.OpenStackApiException as error:
-            return self._record(request, asked, [], NOVA_API, '%s %s' % (
-                error.response.status_code,
-                error.response.json()['badRequest']['message']))
+            return self._record(
+                request, asked, [], results.NOVA_API, '%s %s' % (
+                    error.response.status_code,
+                    error.response.json()['badRequest']['message']))
         servers = self.api.get_servers(
             search_opts={'name': r'^%s(-\d+)?$' % request})
         return self._record(request, asked, [
@@ -291,7 +259,7 @@ class DemoCloud(apis.OperatorAPIs, base.SEVTestBase):
     # The operator tools, on the same cloud.
 
     def _tool(self, heading, note, *argv):
-        self.sections.append(Section(heading, note, tools.run(
+        self.sections.append(results.Section(heading, note, tools.run(
             self.cloud(), *argv, width=self.report.width)))
 
     def _forced_host_boot(self, name, asked, host):
@@ -320,7 +288,7 @@ class DemoCloud(apis.OperatorAPIs, base.SEVTestBase):
                    'Placement.', 'capacity')
         explained = next(
             (outcome for outcome in self.outcomes
-             if outcome.explain and outcome.origin == PLACEMENT),
+             if outcome.explain and outcome.origin == results.PLACEMENT),
             next((outcome for outcome in self.outcomes if outcome.explain),
                  None))
         if explained is not None:
