@@ -127,8 +127,9 @@ class Demo(base.Command, lister.Lister):
     fake libvirt hosts (some with SEV slots, one overcommitting memory,
     some plain), enables SEVFilter with the README's nova.conf lines, and
     boots one request per rule. The output is one table of what became of
-    each request and who refused it (SEVFilter, Nova's API or Placement);
-    -f json shows every detail. Then the operator tools run against the
+    each request and who refused it (SEVFilter, Nova's API, Placement or
+    Nova's scheduler), within --max-width (80 by default); -f json shows
+    every detail. Then the operator tools run against the
     same cloud: capacity, explain on a refused server, audit after an
     admin's forced-host boot, and one metrics collection. With
     --keep-running the cloud's APIs are then served on 127.0.0.1 for
@@ -154,8 +155,9 @@ class Demo(base.Command, lister.Lister):
         parser.add_argument('--slots', type=_at_least(1), default=3,
                             metavar='N',
                             help='SEV and SEV-ES slots per SEV host '
-                                 '(maxGuests, maxESGuests; default 3); '
-                                 'Nova has SEV-ES since 2025.2')
+                                 '(maxGuests, maxESGuests; default 3; '
+                                 'sev-overcommit has one SEV slot); Nova '
+                                 'has SEV-ES since 2025.2')
         parser.add_argument('--keep-running', action='store_true',
                             help='then serve the cloud on 127.0.0.1 and '
                                  'print a clouds.yaml for it, until Ctrl-C')
@@ -169,6 +171,8 @@ class Demo(base.Command, lister.Lister):
         # The story around the table: on stdout with it, else on stderr so
         # that stdout is the data alone.
         self.out = self.app.stdout if self.table else self.app.stderr
+        # Nova's harness points tempfile at its own nested directory.
+        self.tmp = tempfile.gettempdir()
         self._progress('Starting the cloud...')
         # The services log into Nova's harness, as in its tests: keep the
         # demo's own lines, and cliff's logging as it was once the cloud is
@@ -272,7 +276,7 @@ class Demo(base.Command, lister.Lister):
     def _keep_running(self, demo_cloud):
         from sev_scheduler.demo import apis
         served = apis.Served(demo_cloud.endpoints())
-        directory = tempfile.mkdtemp(prefix='sev-demo-')
+        directory = tempfile.mkdtemp(prefix='sev-demo-', dir=self.tmp)
         try:
             self.clouds_yaml = os.path.join(directory, 'clouds.yaml')
             text = yaml.safe_dump(served.clouds_yaml(CLOUD),
