@@ -129,11 +129,11 @@ class Demo(base.Command, lister.Lister):
     boots one request per rule. The output is one table of what became of
     each request and who refused it (SEVFilter, Nova's API, Placement or
     Nova's scheduler), within --max-width (80 by default); -f json shows
-    every detail. Then the operator tools run against the
-    same cloud: capacity, explain on a refused server, audit after an
-    admin's forced-host boot, and one metrics collection. With
-    --keep-running the cloud's APIs are then served on 127.0.0.1 for
-    sev-scheduler and openstack sev commands run by hand, until Ctrl-C.
+    every detail. Then the operator tools run against the same cloud:
+    capacity, explain on a refused server, audit after an admin's
+    forced-host boot, and one metrics collection. With --keep-running the
+    cloud's APIs are then served on 127.0.0.1 for sev-scheduler and
+    openstack sev commands run by hand, until Ctrl-C.
     """
 
     verdicts = ((base.OK, 'the demo ran'),)
