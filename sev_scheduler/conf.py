@@ -13,8 +13,11 @@
 """The ``[sev_scheduler]`` options."""
 
 import math
+import re
 
+import os_traits
 from oslo_config import cfg
+from oslo_config import types
 
 import nova.conf
 
@@ -24,6 +27,32 @@ sev_group = cfg.OptGroup(
     help=("Options for the sev-scheduler plugin, which places AMD SEV, "
           "SEV-ES and SEV-SNP guests on hosts that can run them and refuses "
           "requests that can never work with memory encryption."))
+
+#: A custom trait as Placement accepts it, up to its 255 characters.
+_CUSTOM_TRAIT = re.compile(r'CUSTOM_[A-Z0-9_]{1,248}')
+
+
+class TraitName(types.String):
+    """A Placement trait: a standard one os-traits names, or a custom one.
+
+    A custom name is ``CUSTOM_`` and upper-case letters, digits and ``_``,
+    as Placement accepts it and Nova writes a ``[pci] device_spec`` tag's
+    trait; anything else would never match a device.
+    """
+
+    def __init__(self):
+        super().__init__(type_name='trait name')
+
+    def __call__(self, value):
+        value = super().__call__(value)
+        if (_CUSTOM_TRAIT.fullmatch(value) or
+                value in os_traits.get_traits()):
+            return value
+        raise ValueError(
+            "%r is not a Placement trait: use a standard os-traits name or "
+            "CUSTOM_ and upper-case letters, digits and '_', as Placement "
+            "holds a [pci] device_spec traits tag" % value)
+
 
 ALL_CHECKS = ['pci_passthrough', 'mdev_vgpu', 'accelerators',
               'boot_disk_bus', 'ide_devices']
@@ -65,6 +94,7 @@ Related options:
 
 * ``[filter_scheduler] enabled_filters`` must include ``SEVFilter``.
 * ``safe_resource_classes`` for the ``mdev_vgpu`` check.
+* ``snp_pci_aliases`` for the ``pci_passthrough`` check.
 """),
     cfg.ListOpt(
         'safe_resource_classes',
@@ -91,6 +121,70 @@ Related options:
 
 * ``checks`` must include ``mdev_vgpu``.
 * ``[mdev_$TYPE] mdev_class`` on the compute hosts: never list those.
+"""),
+    cfg.ListOpt(
+        'snp_pci_aliases',
+        default=[],
+        help="""
+PCI aliases (names of Nova's ``[pci] alias``) that ``amd-sev-snp`` guests
+may request in a flavor's ``pci_passthrough:alias``: confidential devices,
+such as GPUs in confidential-computing (CC) mode.
+
+A device that is not in CC mode exchanges the guest's data in the clear, so
+the ``pci_passthrough`` check refuses every PCI device with memory
+encryption unless all of a request's devices come from aliases listed here,
+and the request uses ``amd-sev-snp``. Each listed alias must, in this
+scheduler's ``[pci] alias``, require a trait of
+``confidential_device_traits``, with ``[filter_scheduler]
+pci_in_placement`` on: Nova's own Placement query then offers only devices
+in CC mode. A request for a listed alias that is set up otherwise is
+refused, naming what is missing; ``sev-scheduler-status upgrade check``
+reports it. SR-IOV ports, mdevs and Cyborg accelerators stay refused.
+
+Does nothing before OpenStack 2026.2, whose Nova does not place SEV-SNP
+guests.
+
+Possible values:
+
+* An empty list (default): refuse every PCI device with memory encryption.
+* Names of ``[pci] alias`` entries, e.g. ``cc-gpu``.
+
+Related options:
+
+* ``confidential_device_traits``: the traits each alias must require.
+* ``[pci] alias``: each alias's ``traits`` must include one of them.
+* ``[pci] device_spec`` on the compute hosts: the ``traits`` tag of the
+  devices in CC mode.
+* ``[filter_scheduler] pci_in_placement`` must be True.
+* ``checks`` must include ``pci_passthrough``.
+"""),
+    cfg.ListOpt(
+        'confidential_device_traits',
+        item_type=TraitName(),
+        default=[],
+        help="""
+Placement traits that mark a PCI device in confidential-computing (CC)
+mode, which ``amd-sev-snp`` guests may use through ``snp_pci_aliases``.
+
+The operator gives them to the devices in CC mode, and only those, through
+the ``traits`` tag of Nova's ``[pci] device_spec`` on the compute hosts
+(with ``[filter_scheduler] pci_in_placement``); Nova reports them in
+Placement. The scheduler cannot see a device's mode itself: it relies on
+the trait.
+
+Possible values:
+
+* An empty list (default): no device is confidential; every alias of
+  ``snp_pci_aliases`` is refused.
+* Trait names: standard os-traits names, or custom ones as Placement holds
+  them, e.g. ``CUSTOM_NVIDIA_CC_ON`` (a ``device_spec`` tag
+  ``"traits": "nvidia_cc_on"`` becomes this trait).
+
+Related options:
+
+* ``snp_pci_aliases``.
+* ``[pci] alias``: each alias of ``snp_pci_aliases`` must require one of
+  these in its ``traits``.
 """),
     cfg.BoolOpt(
         'allow_memory_overcommit',

@@ -53,6 +53,11 @@ class ConfigTestCase(test.NoDBTestCase):
         self.assertEqual(conf.ALL_CHECKS, conf.CONF.sev_scheduler.checks)
         self.assertFalse(conf.CONF.sev_scheduler.allow_memory_overcommit)
 
+    def test_confidential_devices_off_by_default_passes(self):
+        self.assertEqual([], conf.CONF.sev_scheduler.snp_pci_aliases)
+        self.assertEqual([],
+                         conf.CONF.sev_scheduler.confidential_device_traits)
+
 
 class UseSchedulerConfTestCase(testtools.TestCase):
 
@@ -79,6 +84,28 @@ class UseSchedulerConfTestCase(testtools.TestCase):
         error = self.assertRaises(ValueError, conf.use_scheduler_conf, [path])
         self.assertIn('cannot read [sev_scheduler] of %s' % path, str(error))
         self.assertIn('max_guests_per_host', str(error))
+
+    def test_confidential_device_traits_read_passes(self):
+        conf.use_scheduler_conf([self._write(
+            '[sev_scheduler]\nsnp_pci_aliases = cc-gpu, cc-nic\n'
+            'confidential_device_traits = CUSTOM_NVIDIA_CC_ON,'
+            'COMPUTE_MANAGED_PCI_DEVICE\n')])
+        self.assertEqual(['cc-gpu', 'cc-nic'],
+                         conf.CONF.sev_scheduler.snp_pci_aliases)
+        self.assertEqual(['CUSTOM_NVIDIA_CC_ON', 'COMPUTE_MANAGED_PCI_DEVICE'],
+                         conf.CONF.sev_scheduler.confidential_device_traits)
+
+    def test_confidential_device_trait_not_placement_name_fails(self):
+        # Placement holds the device_spec tag "nvidia_cc_on" as
+        # CUSTOM_NVIDIA_CC_ON: the tag itself would never match.
+        for value in ('nvidia_cc_on', 'CUSTOM_nvidia', 'CUSTOM_',
+                      'HW_GPU_NO_SUCH_TRAIT'):
+            path = self._write('[sev_scheduler]\n'
+                               'confidential_device_traits = %s\n' % value)
+            error = self.assertRaises(ValueError, conf.use_scheduler_conf,
+                                      [path])
+            self.assertIn('confidential_device_traits', str(error))
+            self.assertIn('%r is not a Placement trait' % value, str(error))
 
     def test_weigher_with_nan_multiplier_not_loaded_fails(self):
         # What nova-scheduler does at start: load the plugin.
