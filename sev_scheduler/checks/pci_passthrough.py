@@ -16,11 +16,20 @@ Refuses PCI devices requested through a flavor alias
 (``pci_passthrough:alias``) or through SR-IOV ports; both end up in
 ``RequestSpec.pci_requests``. The flavor key alone counts too, so that the
 check also works where no alias is defined (offline, or a broken alias).
+
+The one exception: an ``amd-sev-snp`` request whose devices all come from
+aliases of ``[sev_scheduler] snp_pci_aliases``, each set up so that Nova's
+Placement query offers only devices in confidential-computing mode (see
+``sev_scheduler.confidential``). Every other refusal names that way out
+once the option is set.
 """
+
+import collections
 
 from nova.objects import instance_pci_requests
 
 from sev_scheduler.checks import base
+from sev_scheduler import confidential
 from sev_scheduler.i18n import _
 
 ALIAS_KEY = 'pci_passthrough:alias'
@@ -41,14 +50,56 @@ class PciPassthroughCheck(base.RequestCheck):
     def conflicts(self, request):
         aliases = flavor_aliases(request.extra_specs)
         ports = []
+        # What Nova asks Placement for, per alias: the specs it copied from
+        # the API's [pci] alias into the request.
+        specs = collections.defaultdict(list)
         for pci_request in request.pci_requests:
             if (pci_request.source ==
                     instance_pci_requests.InstancePCIRequest.FLAVOR_ALIAS):
                 if pci_request.alias_name not in aliases:
                     aliases.append(pci_request.alias_name)
+                specs[pci_request.alias_name].extend(pci_request.spec or [{}])
             else:
                 ports.append(pci_request.requester_id or 'with no ID')
-        return ([_("PCI passthrough: flavor alias '%s'") % alias
-                 for alias in aliases] +
-                [_("PCI passthrough: SR-IOV port %s") % port
-                 for port in ports])
+        allowed = confidential.allowed_aliases()
+        conflicts = [_alias_conflict(alias, request, allowed,
+                                     specs.get(alias))
+                     for alias in aliases]
+        port_way_out = (_(" (use a flavor alias of %(option)s with "
+                          "%(model)s)") % {
+                              'option': confidential.ALIASES_OPTION,
+                              'model': confidential.MODEL}
+                        if allowed else '')
+        conflicts += [_("PCI passthrough: SR-IOV port %s") % port +
+                      port_way_out for port in ports]
+        return [conflict for conflict in conflicts if conflict]
+
+
+def _alias_conflict(alias, request, allowed, specs):
+    """Why a flavor alias cannot be used; None for a confidential device.
+
+    :param allowed: the aliases of ``snp_pci_aliases`` in effect.
+    :param specs: the request's PCI specs for the alias, if it has any
+        (check-request has none).
+    """
+    phrase = _("PCI passthrough: flavor alias '%s'") % alias
+    if not allowed:
+        return phrase
+    if request.encryption.model != confidential.MODEL:
+        return phrase + _(" (use %(model)s and an alias listed in "
+                          "%(option)s)") % {
+                              'model': confidential.MODEL,
+                              'option': confidential.ALIASES_OPTION}
+    if alias not in allowed:
+        return phrase + _(" (not in %s)") % confidential.ALIASES_OPTION
+    problem = confidential.alias_problem(alias,
+                                         *confidential.nova_aliases())
+    if problem is None and specs and not confidential.requires_cc_trait(
+            specs):
+        # Made from another [pci] alias than the scheduler's (an API node
+        # set up otherwise, or a server older than the change).
+        problem = _("the server's PCI request requires no trait of %s"
+                    ) % confidential.TRAITS_OPTION
+    if problem is None:
+        return None
+    return phrase + _(" is not safe: %s") % problem
