@@ -21,8 +21,6 @@ alias parser, for the ``pci_passthrough`` check and for
 ``sev-scheduler-status``, so both say the same.
 """
 
-import contextlib
-
 from nova.compute import pci_placement_translator
 from nova import exception
 from nova.pci import request as pci_request
@@ -51,12 +49,6 @@ def allowed_aliases():
             if name.strip()]
 
 
-def in_use():
-    """Whether an operator set either option (on any release)."""
-    group = conf.CONF.sev_scheduler
-    return bool(group.snp_pci_aliases or group.confidential_device_traits)
-
-
 def required_traits(spec):
     """The traits a PCI spec makes Nova's Placement query require.
 
@@ -66,10 +58,9 @@ def required_traits(spec):
     return pci_placement_translator.get_traits(spec.get('traits', ''))
 
 
-def requires_cc_trait(specs):
-    """Whether every spec requires a confidential device's trait."""
-    cc_traits = set(conf.CONF.sev_scheduler.confidential_device_traits)
-    return bool(specs) and all(required_traits(spec) & cc_traits
+def requires_cc_trait(specs, cc_traits):
+    """Whether every spec requires one of ``cc_traits``."""
+    return bool(specs) and all(required_traits(spec) & set(cc_traits)
                                for spec in specs)
 
 
@@ -85,39 +76,57 @@ def nova_aliases():
         return {}, error.format_message()
 
 
-def alias_problem(name, aliases, error=None):
+# What keeps an alias of snp_pci_aliases from being safe.
+PLACEMENT_OFF = 'placement off'
+UNREADABLE = 'unreadable'
+UNDEFINED = 'undefined'
+NO_CC_TRAIT = 'no CC trait'
+
+
+def alias_problem(name, aliases, error, cc_traits, pci_in_placement):
     """What keeps an alias of ``snp_pci_aliases`` from being safe, or None.
 
-    :param aliases: the scheduler's aliases, see :func:`nova_aliases`.
-    :param error: Nova's error reading them, if any.
-    :returns: a short phrase, e.g. "[filter_scheduler] pci_in_placement is
-        off".
+    :param aliases: the scheduler's aliases, and :param error: Nova's error
+        reading them, see :func:`nova_aliases`.
+    :param cc_traits: ``confidential_device_traits``.
+    :param pci_in_placement: ``[filter_scheduler] pci_in_placement``.
+    :returns: PLACEMENT_OFF, UNREADABLE, UNDEFINED, NO_CC_TRAIT or None.
     """
-    if not conf.CONF.filter_scheduler.pci_in_placement:
-        return _('%s is off') % PLACEMENT_OPTION
+    if not pci_in_placement:
+        return PLACEMENT_OFF
     if error:
-        return _('Nova cannot read [pci] alias')
+        return UNREADABLE
     if name not in aliases:
-        return _('not in [pci] alias')
-    if not requires_cc_trait(aliases[name][1]):
-        return _('its [pci] alias requires no trait of %s') % TRAITS_OPTION
+        return UNDEFINED
+    if not requires_cc_trait(aliases[name][1], cc_traits):
+        return NO_CC_TRAIT
     return None
 
 
-@contextlib.contextmanager
-def scheduler_conf(alias, pci_in_placement):
-    """Nova reads these ``[pci] alias`` and ``pci_in_placement`` meanwhile.
+def describe(problem):
+    """A problem of :func:`alias_problem`, in a few words."""
+    return {
+        PLACEMENT_OFF: _('%s is off') % PLACEMENT_OPTION,
+        UNREADABLE: _('Nova cannot read [pci] alias'),
+        UNDEFINED: _('not in [pci] alias'),
+        NO_CC_TRAIT: _('its [pci] alias requires no trait of %s')
+        % TRAITS_OPTION,
+    }[problem]
 
-    For commands run away from the scheduler, as
-    ``conf.use_scheduler_conf``: Nova's parser reads this process's
-    options; they are set back after.
+
+def read_aliases(alias, pci_in_placement):
+    """:func:`nova_aliases` of other ``[pci] alias`` lines.
+
+    For commands run away from the scheduler, with the options of its
+    nova.conf: Nova's parser reads this process's options, which are set
+    for the call and cleared after, as Nova's own tests set them.
     """
     conf.CONF.set_override('alias', alias, group='pci')
     conf.CONF.set_override('pci_in_placement', pci_in_placement,
                            group='filter_scheduler')
     pci_request.get_alias_from_config.cache_clear()
     try:
-        yield
+        return nova_aliases()
     finally:
         conf.CONF.clear_override('alias', group='pci')
         conf.CONF.clear_override('pci_in_placement',

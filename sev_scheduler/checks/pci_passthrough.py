@@ -29,6 +29,7 @@ import collections
 from nova.objects import instance_pci_requests
 
 from sev_scheduler.checks import base
+from sev_scheduler import conf
 from sev_scheduler import confidential
 from sev_scheduler.i18n import _
 
@@ -92,14 +93,16 @@ def _alias_conflict(alias, request, allowed, specs):
                               'option': confidential.ALIASES_OPTION}
     if alias not in allowed:
         return phrase + _(" (not in %s)") % confidential.ALIASES_OPTION
-    problem = confidential.alias_problem(alias,
-                                         *confidential.nova_aliases())
-    if problem is None and specs and not confidential.requires_cc_trait(
-            specs):
+    cc_traits = conf.CONF.sev_scheduler.confidential_device_traits
+    problem = confidential.alias_problem(
+        alias, *confidential.nova_aliases(), cc_traits=cc_traits,
+        pci_in_placement=conf.CONF.filter_scheduler.pci_in_placement)
+    if problem:
+        return phrase + _(" is not safe: %s") % confidential.describe(
+            problem)
+    if specs and not confidential.requires_cc_trait(specs, cc_traits):
         # Made from another [pci] alias than the scheduler's (an API node
         # set up otherwise, or a server older than the change).
-        problem = _("the server's PCI request requires no trait of %s"
-                    ) % confidential.TRAITS_OPTION
-    if problem is None:
-        return None
-    return phrase + _(" is not safe: %s") % problem
+        return phrase + _(" is not safe: the server's PCI request requires "
+                          "no trait of %s") % confidential.TRAITS_OPTION
+    return None

@@ -29,6 +29,7 @@ import warnings
 from oslo_config import cfg
 from oslo_upgradecheck import upgradecheck
 
+import nova.conf.pci
 import nova.conf.scheduler
 from nova import objects
 from nova.scheduler import filters as nova_filters
@@ -116,6 +117,34 @@ def nova_support(version_string):
 def _supported_range():
     oldest, newest = min(SUPPORTED_NOVA), max(SUPPORTED_NOVA)
     return oldest, SUPPORTED_NOVA[oldest], newest, SUPPORTED_NOVA[newest]
+
+
+def _confidential_fix(problem, names, cc_traits, error):
+    """What is wrong with aliases of snp_pci_aliases, and the fix."""
+    from sev_scheduler import confidential
+    listed = '[sev_scheduler] snp_pci_aliases %s' % ', '.join(
+        "'%s'" % name for name in names)
+    if problem == confidential.PLACEMENT_OFF:
+        return ('%s: [filter_scheduler] pci_in_placement is off, so Nova '
+                'asks Placement for no device trait: set it to True (and '
+                '[pci] report_in_placement on the compute hosts)' % listed)
+    if problem == confidential.UNREADABLE:
+        return '%s: Nova cannot read [pci] alias (%s): fix it' % (
+            listed, error)
+    if problem == confidential.UNDEFINED:
+        return ('%s: not in [pci] alias: define %s there, or remove %s '
+                'from snp_pci_aliases' % (
+                    listed, 'it' if len(names) == 1 else 'them',
+                    'it' if len(names) == 1 else 'them'))
+    if not cc_traits:
+        return ('%s: [sev_scheduler] confidential_device_traits is empty: '
+                'set it to the trait the [pci] device_spec traits tag gives '
+                'the devices in CC mode, and require it in the alias' % listed)
+    return ('%s: the [pci] alias requires no trait of [sev_scheduler] '
+            'confidential_device_traits (%s): add "traits": "%s" to %s, '
+            'and to the [pci] device_spec of the devices in CC mode only'
+            % (listed, ', '.join(cc_traits), cc_traits[0],
+               'it' if len(names) == 1 else 'each'))
 
 
 def _escaped(check):
@@ -268,6 +297,55 @@ class Checks(upgradecheck.UpgradeCommands):
                     '[sev_scheduler] ', '', 1))
         return problems
 
+    def _check_confidential_devices(self):
+        from sev_scheduler import compat
+        from sev_scheduler import confidential
+        group = self.conf.sev_scheduler
+        try:
+            allowed = [name.strip() for name in group.snp_pci_aliases
+                       if name.strip()]
+            cc_traits = group.confidential_device_traits
+        except ValueError:
+            # The options check says what is wrong with them.
+            return _result(SUCCESS, None)
+        if not (allowed or cc_traits):
+            return _result(SUCCESS, 'Not in use: encrypted guests get no '
+                           'PCI device.')
+        if not confidential.SUPPORTED:
+            return _result(
+                WARNING, 'Nova %s does not place amd-sev-snp guests '
+                '(OpenStack %s and later do): [sev_scheduler] '
+                'snp_pci_aliases and confidential_device_traits do nothing, '
+                'and encrypted guests get no PCI device. Remove them, or '
+                'keep them for the upgrade.' % (
+                    version.version_string(),
+                    compat.FIRST_RELEASE[confidential.MODEL]))
+        if not allowed:
+            return _result(WARNING, '[sev_scheduler] confidential_device_'
+                           'traits is set but snp_pci_aliases is empty: '
+                           'encrypted guests get no PCI device. List the '
+                           'aliases of devices in CC mode in snp_pci_aliases.')
+        pci_in_placement = self.conf.filter_scheduler.pci_in_placement
+        aliases, error = confidential.read_aliases(self.conf.pci.alias,
+                                                   pci_in_placement)
+        problems = {}
+        for name in allowed:
+            problem = confidential.alias_problem(
+                name, aliases, error, cc_traits, pci_in_placement)
+            if problem:
+                problems.setdefault(problem, []).append(name)
+        if not problems:
+            return _result(SUCCESS, 'amd-sev-snp guests may use the PCI '
+                           'aliases %s, each requiring a trait of %s.' % (
+                               ', '.join(allowed), ', '.join(cc_traits)))
+        return _result(FAILURE, '%s. SEVFilter refuses amd-sev-snp requests '
+                       'for %s until then.' % (
+                           '; '.join(_confidential_fix(problem, names,
+                                                       cc_traits, error)
+                                     for problem, names in problems.items()),
+                           'it' if sum(map(len, problems.values())) == 1
+                           else 'them'))
+
     def _check_nova_release(self):
         result = nova_support(version.version_string())
         if result.code == SUCCESS:
@@ -305,6 +383,7 @@ class Checks(upgradecheck.UpgradeCommands):
         ('SEVWeigher', _check_weigher),
         ('[sev_scheduler] options', _check_options),
         ('Nova release', _check_nova_release),
+        ('Confidential devices', _check_confidential_devices),
     )
 
 
@@ -317,6 +396,7 @@ def main(argv=None):
     objects.register_all()
     conf = cfg.ConfigOpts()
     nova.conf.scheduler.register_opts(conf)
+    nova.conf.pci.register_opts(conf)
     sev_conf.register_opts(conf)
     # upgradecheck.main, with the exit statuses in the help, and a usage
     # error that is not argparse's 2 (a failure here).

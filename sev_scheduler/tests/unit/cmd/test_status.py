@@ -23,6 +23,9 @@ import testtools
 from nova import version
 
 from sev_scheduler.cmd import status
+from sev_scheduler import compat
+from sev_scheduler import conf as sev_conf
+from sev_scheduler.tests.unit import releases
 
 CONFIGURED = """
 [filter_scheduler]
@@ -42,7 +45,7 @@ RELEASE, MODELS = {
     34: ('2026.2', 'amd-sev, amd-sev-es, amd-sev-snp'),
 }[int(version.version_string().split('.')[0])]
 CHECKS = ('SEVFilter available', 'SEVFilter enabled', 'SEVWeigher',
-          '[sev_scheduler] options', 'Nova release')
+          '[sev_scheduler] options', 'Nova release', 'Confidential devices')
 
 
 class StatusTestCase(testtools.TestCase):
@@ -102,6 +105,8 @@ class ConfiguredTestCase(StatusTestCase):
             'Nova release': (SUCCESS, 'Nova %s is OpenStack %s, supported. '
                              'SEVFilter places %s guests.' % (
                                  version.version_string(), RELEASE, MODELS)),
+            'Confidential devices': (SUCCESS, 'Not in use: encrypted guests '
+                                     'get no PCI device.'),
         }, results)
 
     def test_table_names_each_check(self):
@@ -111,7 +116,7 @@ class ConfiguredTestCase(StatusTestCase):
         self.assertIn('| sev-scheduler Upgrade Check Results', out)
         for name in CHECKS:
             self.assertIn('| Check: %s ' % name, out)
-        self.assertEqual(5, out.count('| Result: Success '))
+        self.assertEqual(len(CHECKS), out.count('| Result: Success '))
 
     def test_config_dir_read(self):
         # Options split between a file and a directory, as deployment
@@ -300,6 +305,98 @@ class OptionsTestCase(StatusTestCase):
             CONFIGURED + '[sev_scheduler]\nchecks = %s\n'
             % ','.join(status.sev_conf.ALL_CHECKS),
             '[sev_scheduler] options', SUCCESS)
+
+
+CC_ALIAS = ('{"name": "cc-gpu", "vendor_id": "10de", "product_id": "2331", '
+            '"traits": "nvidia_cc_on"}')
+PLAIN_ALIAS = ('{"name": "gpu", "vendor_id": "10de", "product_id": "2331"}')
+CONFIDENTIAL = CONFIGURED + """pci_in_placement = true
+[pci]
+alias = %s
+alias = %s
+[sev_scheduler]
+confidential_device_traits = CUSTOM_NVIDIA_CC_ON
+""" % (CC_ALIAS, PLAIN_ALIAS)
+CHECK = 'Confidential devices'
+
+
+class ConfidentialDevicesTestCase(StatusTestCase):
+
+    def test_options_unset_passes(self):
+        self.assert_result(CONFIGURED, CHECK, SUCCESS, 'Not in use')
+
+    @releases.refuses_model(compat.AMD_SEV_SNP)
+    def test_release_without_snp_warns(self):
+        self.assert_result(
+            CONFIDENTIAL + 'snp_pci_aliases = cc-gpu\n', CHECK, WARNING,
+            'does not place amd-sev-snp guests (OpenStack 2026.2 (Nova 34) '
+            'and later do)', 'do nothing')
+
+    @releases.requires_model(compat.AMD_SEV_SNP)
+    def test_alias_requiring_cc_trait_passes(self):
+        self.assert_result(
+            CONFIDENTIAL + 'snp_pci_aliases = cc-gpu\n', CHECK, SUCCESS,
+            'amd-sev-snp guests may use the PCI aliases cc-gpu, each '
+            'requiring a trait of CUSTOM_NVIDIA_CC_ON.')
+
+    @releases.requires_model(compat.AMD_SEV_SNP)
+    def test_alias_requiring_no_cc_trait_fails(self):
+        self.assert_result(
+            CONFIDENTIAL + 'snp_pci_aliases = cc-gpu, gpu\n', CHECK, FAILURE,
+            "[sev_scheduler] snp_pci_aliases 'gpu': the [pci] alias requires "
+            "no trait of [sev_scheduler] confidential_device_traits "
+            "(CUSTOM_NVIDIA_CC_ON): add \"traits\": \"CUSTOM_NVIDIA_CC_ON\" "
+            "to it", 'SEVFilter refuses amd-sev-snp requests')
+
+    @releases.requires_model(compat.AMD_SEV_SNP)
+    def test_alias_missing_from_pci_alias_fails(self):
+        self.assert_result(
+            CONFIDENTIAL + 'snp_pci_aliases = cc-gpu, cc-nic\n', CHECK,
+            FAILURE, "snp_pci_aliases 'cc-nic': not in [pci] alias: define "
+            "it there, or remove it from snp_pci_aliases")
+
+    @releases.requires_model(compat.AMD_SEV_SNP)
+    def test_pci_in_placement_off_fails(self):
+        self.assert_result(
+            CONFIDENTIAL.replace('pci_in_placement = true', '') +
+            'snp_pci_aliases = cc-gpu\n', CHECK, FAILURE,
+            "snp_pci_aliases 'cc-gpu': [filter_scheduler] pci_in_placement "
+            "is off", 'set it to True')
+
+    @releases.requires_model(compat.AMD_SEV_SNP)
+    def test_traits_unset_fails(self):
+        self.assert_result(
+            CONFIDENTIAL.replace(
+                'confidential_device_traits = CUSTOM_NVIDIA_CC_ON', '') +
+            'snp_pci_aliases = cc-gpu\n', CHECK, FAILURE,
+            'confidential_device_traits is empty')
+
+    @releases.requires_model(compat.AMD_SEV_SNP)
+    def test_traits_without_aliases_warns(self):
+        self.assert_result(CONFIDENTIAL, CHECK, WARNING,
+                           'snp_pci_aliases is empty')
+
+    @releases.requires_model(compat.AMD_SEV_SNP)
+    def test_unreadable_pci_alias_fails(self):
+        self.assert_result(
+            CONFIDENTIAL + 'snp_pci_aliases = cc-gpu\n'
+            '[pci]\nalias = {"name": "x", "colour": "green"}\n', CHECK,
+            FAILURE, 'Nova cannot read [pci] alias (', 'colour')
+
+    def test_bad_trait_left_to_options_check_passes(self):
+        code, results = self.check(
+            CONFIDENTIAL.replace('CUSTOM_NVIDIA_CC_ON', 'nvidia_cc_on'))
+        self.assertEqual(SUCCESS, results[CHECK][0])
+        self.assertEqual(FAILURE, results['[sev_scheduler] options'][0])
+        self.assertIn("'nvidia_cc_on' is not a Placement trait",
+                      results['[sev_scheduler] options'][1])
+
+    def test_scheduler_options_left_alone_passes(self):
+        # The check reads the file's [pci] alias with Nova's parser, in
+        # this process: nothing of it stays.
+        self.check(CONFIDENTIAL + 'snp_pci_aliases = cc-gpu\n')
+        self.assertEqual([], sev_conf.CONF.pci.alias)
+        self.assertFalse(sev_conf.CONF.filter_scheduler.pci_in_placement)
 
 
 class NovaReleaseTestCase(testtools.TestCase):
