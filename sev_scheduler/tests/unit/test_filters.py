@@ -21,6 +21,7 @@ from oslo_utils.fixture import uuidsentinel as uuids
 from nova import context as nova_context
 from nova import exception
 from nova import objects
+from nova.pci import request as pci_request
 from nova import test
 from nova.tests import fixtures as nova_fixtures
 
@@ -295,6 +296,35 @@ class SEVFilterTestCase(test.TestCase):
         self._assert_refused_with(
             factories.encrypted_spec(pci_requests=[pci_request]),
             "PCI passthrough: SR-IOV port %s" % uuids.port)
+
+    def _confidential_gpu(self, model):
+        """An encrypted spec with Nova's PCI request for a CC-mode GPU."""
+        self.flags(alias=['{"name": "cc-gpu", "vendor_id": "10de", '
+                          '"product_id": "2331", "traits": "nvidia_cc_on"}'],
+                   group='pci')
+        self.flags(pci_in_placement=True, group='filter_scheduler')
+        self.flags(snp_pci_aliases=['cc-gpu'],
+                   confidential_device_traits=['CUSTOM_NVIDIA_CC_ON'],
+                   group='sev_scheduler')
+        extra_specs = {'pci_passthrough:alias': 'cc-gpu:1'}
+        return factories.encrypted_spec(
+            model, extra_specs=extra_specs,
+            pci_requests=pci_request.get_pci_requests_from_flavor(
+                factories.flavor(extra_specs)).requests)
+
+    @releases.requires_model(compat.AMD_SEV_SNP)
+    def test_snp_confidential_gpu_passes(self):
+        self.assertEqual([self.sev1, self.sev2], self._passing(
+            self._confidential_gpu(compat.AMD_SEV_SNP)))
+
+    @releases.requires_model(compat.AMD_SEV_SNP)
+    def test_sev_confidential_gpu_fails(self):
+        self.assertEqual(
+            "No valid host was found. Memory encryption (amd-sev) cannot be "
+            "used with PCI passthrough: flavor alias 'cc-gpu' (use "
+            "amd-sev-snp and an alias listed in [sev_scheduler] "
+            "snp_pci_aliases)",
+            self._refusal(self._confidential_gpu(compat.AMD_SEV)))
 
     def test_vgpu_fails(self):
         self._assert_refused_with(

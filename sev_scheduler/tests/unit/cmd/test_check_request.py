@@ -12,7 +12,12 @@
 
 import json
 
+from oslo_config import fixture as config_fixture
+
+from nova.pci import request as pci_request
+
 from sev_scheduler import compat
+from sev_scheduler import conf
 from sev_scheduler.tests.unit.cmd import base
 from sev_scheduler.tests.unit import releases
 
@@ -78,6 +83,41 @@ class CheckRequestTestCase(base.CommandTestCase):
             ["Memory encryption (amd-sev) cannot be used with PCI "
              "passthrough: flavor alias 'gpu'; the IDE bus: image property "
              "hw_cdrom_bus=ide"], result['Reasons'])
+
+    def _confidential_gpu(self, model):
+        """check-request in a process set up as the scheduler is."""
+        config = self.useFixture(config_fixture.Config(conf.CONF))
+        config.config(alias=['{"name": "cc-gpu", "vendor_id": "10de", '
+                             '"product_id": "2331", "traits": "cc_on"}'],
+                      group='pci')
+        config.config(pci_in_placement=True, group='filter_scheduler')
+        config.config(snp_pci_aliases=['cc-gpu'],
+                      confidential_device_traits=['CUSTOM_CC_ON'],
+                      group='sev_scheduler')
+        # Nova reads [pci] alias once per process.
+        pci_request.get_alias_from_config.cache_clear()
+        self.addCleanup(pci_request.get_alias_from_config.cache_clear)
+        return self._check(
+            '--extra-spec', 'hw:mem_encryption=true',
+            '--extra-spec', 'hw:mem_encryption_model=%s' % model,
+            '--extra-spec', 'pci_passthrough:alias=cc-gpu:1',
+            '--image-property', 'hw_firmware_stateless=true', *UEFI)
+
+    @releases.requires_model(compat.AMD_SEV_SNP)
+    def test_snp_confidential_gpu_scheduled(self):
+        status, result, _ = self._confidential_gpu(compat.AMD_SEV_SNP)
+        self.assertEqual(0, status)
+        self.assertEqual('would be scheduled', result['Verdict'])
+
+    @releases.requires_model(compat.AMD_SEV_SNP)
+    def test_sev_es_confidential_gpu_refused(self):
+        status, result, _ = self._confidential_gpu(compat.AMD_SEV_ES)
+        self.assertEqual(2, status)
+        self.assertEqual(
+            ["Memory encryption (amd-sev-es) cannot be used with PCI "
+             "passthrough: flavor alias 'cc-gpu' (use amd-sev-snp and an "
+             "alias listed in [sev_scheduler] snp_pci_aliases)"],
+            result['Reasons'])
 
     def test_every_reason_listed(self):
         status, result, _ = self._check(
