@@ -67,6 +67,23 @@ def encrypted_spec(model=None, image_properties=None, **kwargs):
     return spec(extra_specs=extra_specs, image_properties=props, **kwargs)
 
 
+def confidential_gpu_options(set_options, trait='nvidia_cc_on'):
+    """Options of a scheduler offering GPUs in CC mode to SNP guests.
+
+    The alias 'cc-gpu' requires ``trait`` (Nova normalises it to
+    ``CUSTOM_<TRAIT>``), with PCI in Placement on.
+
+    :param set_options: ``self.flags``, or a Config fixture's ``config``.
+    """
+    set_options(alias=['{"name": "cc-gpu", "vendor_id": "10de", '
+                       '"product_id": "2331", "traits": "%s"}' % trait],
+                group='pci')
+    set_options(pci_in_placement=True, group='filter_scheduler')
+    set_options(snp_pci_aliases=['cc-gpu'],
+                confidential_device_traits=['CUSTOM_' + trait.upper()],
+                group='sev_scheduler')
+
+
 def candidate(root_uuid, slot_uuid=None):
     """An allocation candidate as Nova holds it, from Placement.
 

@@ -299,13 +299,7 @@ class SEVFilterTestCase(test.TestCase):
 
     def _confidential_gpu(self, model):
         """An encrypted spec with Nova's PCI request for a CC-mode GPU."""
-        self.flags(alias=['{"name": "cc-gpu", "vendor_id": "10de", '
-                          '"product_id": "2331", "traits": "nvidia_cc_on"}'],
-                   group='pci')
-        self.flags(pci_in_placement=True, group='filter_scheduler')
-        self.flags(snp_pci_aliases=['cc-gpu'],
-                   confidential_device_traits=['CUSTOM_NVIDIA_CC_ON'],
-                   group='sev_scheduler')
+        factories.confidential_gpu_options(self.flags)
         extra_specs = {'pci_passthrough:alias': 'cc-gpu:1'}
         return factories.encrypted_spec(
             model, extra_specs=extra_specs,

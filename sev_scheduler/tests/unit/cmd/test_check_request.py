@@ -19,6 +19,7 @@ from nova.pci import request as pci_request
 from sev_scheduler import compat
 from sev_scheduler import conf
 from sev_scheduler.tests.unit.cmd import base
+from sev_scheduler.tests.unit import factories
 from sev_scheduler.tests.unit import releases
 
 UEFI = ('--image-property', 'hw_firmware_type=uefi')
@@ -87,13 +88,7 @@ class CheckRequestTestCase(base.CommandTestCase):
     def _confidential_gpu(self, model):
         """check-request in a process set up as the scheduler is."""
         config = self.useFixture(config_fixture.Config(conf.CONF))
-        config.config(alias=['{"name": "cc-gpu", "vendor_id": "10de", '
-                             '"product_id": "2331", "traits": "cc_on"}'],
-                      group='pci')
-        config.config(pci_in_placement=True, group='filter_scheduler')
-        config.config(snp_pci_aliases=['cc-gpu'],
-                      confidential_device_traits=['CUSTOM_CC_ON'],
-                      group='sev_scheduler')
+        factories.confidential_gpu_options(config.config)
         # Nova reads [pci] alias once per process.
         pci_request.get_alias_from_config.cache_clear()
         self.addCleanup(pci_request.get_alias_from_config.cache_clear)
