@@ -39,6 +39,13 @@ def refuses_model(model):
         % (NOVA, model))
 
 
+def lacks_model(model):
+    """Skip a test of what a release without a model does."""
+    return unittest.skipIf(
+        model in compat.MODELS, '%s honours %s: tested on releases before %s'
+        % (NOVA, model, compat.FIRST_RELEASE.get(model)))
+
+
 #: Skip a test of the image's model as the RequestSpec carries it.
 requires_image_model = unittest.skipUnless(
     compat.READS_IMAGE_MODEL, '%s drops the image property '

@@ -184,7 +184,7 @@ class SnpPciAliasTestCase(ConfidentialDeviceTestCase):
         self.assertIn('PCI passthrough', reason[:120])
 
 
-@releases.refuses_model(compat.AMD_SEV_SNP)
+@releases.lacks_model(compat.AMD_SEV_SNP)
 class NoSnpTestCase(ConfidentialDeviceTestCase):
 
     def test_alias_release_without_snp_fails_as_before(self):

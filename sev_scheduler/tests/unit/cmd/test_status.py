@@ -325,7 +325,7 @@ class ConfidentialDevicesTestCase(StatusTestCase):
     def test_options_unset_passes(self):
         self.assert_result(CONFIGURED, CHECK, SUCCESS, 'Not in use')
 
-    @releases.refuses_model(compat.AMD_SEV_SNP)
+    @releases.lacks_model(compat.AMD_SEV_SNP)
     def test_release_without_snp_warns(self):
         self.assert_result(
             CONFIDENTIAL + 'snp_pci_aliases = cc-gpu\n', CHECK, WARNING,
