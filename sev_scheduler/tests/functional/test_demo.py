@@ -20,6 +20,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 
 import testtools
 
@@ -70,19 +71,22 @@ class DemoTestCase(testtools.TestCase):
             r'\| sev-1 +\| amd-sev +\| +2 \| +2 \| +0 \|', out))
 
     def test_keep_running_serves_clouds_yaml_passes(self):
+        # stderr to a file: a pipe nobody reads while the cloud runs would
+        # fill with its log and stop it.
+        errors = tempfile.TemporaryFile(mode='w+')
+        self.addCleanup(errors.close)
         demo = subprocess.Popen(
             [_command('sev-scheduler'), 'demo', '--keep-running'] +
-            list(SMALL), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True)
+            list(SMALL), stdout=subprocess.PIPE, stderr=errors, text=True)
         self.addCleanup(demo.kill)
         self.addCleanup(demo.stdout.close)
-        self.addCleanup(demo.stderr.close)
         for line in demo.stdout:
             if 'export OS_CLIENT_CONFIG_FILE=' in line:
                 path = line.split('=', 1)[1].strip()
                 break
         else:
-            self.fail('no clouds.yaml: %s' % demo.stderr.read())
+            errors.seek(0)
+            self.fail('no clouds.yaml: %s' % errors.read())
         capacity = subprocess.run(
             [_command('sev-scheduler'), 'capacity', '--os-cloud', 'sev-demo',
              '-f', 'json'], capture_output=True, text=True, timeout=120,
