@@ -20,6 +20,9 @@ from oslo_config import cfg
 from oslo_config import types
 
 import nova.conf
+import nova.conf.pci
+import nova.conf.scheduler
+from nova.pci import request as pci_request
 
 sev_group = cfg.OptGroup(
     'sev_scheduler',
@@ -380,29 +383,46 @@ def validate(conf):
                              % (opt.dest, value))
 
 
+#: Nova's options that decide what its Placement query asks of a PCI
+#: device, and so whether an alias of ``snp_pci_aliases`` is safe.
+NOVA_DEVICE_OPTIONS = (
+    ('pci', nova.conf.pci.pci_opts, 'alias'),
+    ('filter_scheduler', nova.conf.scheduler.filter_scheduler_opts,
+     'pci_in_placement'))
+
+
 def use_scheduler_conf(paths, conf=None):
     """Take ``[sev_scheduler]`` from the scheduler's nova.conf files.
 
     For the operator commands run away from the scheduler: the values
     become this process's options, where the filter's own code reads them
-    (the checks, the cap, overcommit, isolation); other sections are left
-    alone.
+    (the checks, the cap, overcommit, isolation), with Nova's
+    ``[pci] alias`` and ``[filter_scheduler] pci_in_placement`` (what
+    Nova asks Placement of a device); other sections are left alone.
 
     :raises ValueError: when a file cannot be read or holds a bad value.
     """
     conf = CONF if conf is None else conf
     private = cfg.ConfigOpts()
     register_opts(private)
+    for group, opts, _ in NOVA_DEVICE_OPTIONS:
+        private.register_opts(opts, group=group)
     try:
         private(args=[], project='nova', default_config_files=paths,
                 default_config_dirs=[])
         validate(private)
+        nova_values = [(group, name, getattr(private[group], name))
+                       for group, _, name in NOVA_DEVICE_OPTIONS]
     except (cfg.Error, ValueError) as error:
-        raise ValueError('cannot read [sev_scheduler] of %s: %s'
+        raise ValueError('cannot read the scheduler options of %s: %s'
                          % (', '.join(paths), error)) from None
     for opt in sev_opts:
         conf.set_override(opt.dest, getattr(private.sev_scheduler, opt.dest),
                           group=sev_group.name)
+    for group, name, value in nova_values:
+        conf.set_override(name, value, group=group)
+    # Nova reads [pci] alias once per process.
+    pci_request.get_alias_from_config.cache_clear()
 
 
 def register_opts(conf):

@@ -49,31 +49,44 @@ class PciPassthroughCheck(base.RequestCheck):
     """Memory encryption cannot be used with PCI passthrough."""
 
     def conflicts(self, request):
-        aliases = flavor_aliases(request.extra_specs)
-        ports = []
-        # What Nova asks Placement for, per alias: the specs it copied from
-        # the API's [pci] alias into the request.
-        specs = collections.defaultdict(list)
-        for pci_request in request.pci_requests:
-            if (pci_request.source ==
-                    instance_pci_requests.InstancePCIRequest.FLAVOR_ALIAS):
-                if pci_request.alias_name not in aliases:
-                    aliases.append(pci_request.alias_name)
-                specs[pci_request.alias_name].extend(pci_request.spec or [{}])
-            else:
-                ports.append(pci_request.requester_id or 'with no ID')
-        allowed = confidential.allowed_aliases()
-        conflicts = [_alias_conflict(alias, request, allowed,
-                                     specs.get(alias))
-                     for alias in aliases]
+        conflicts = [conflict for _, conflict in alias_verdicts(request)
+                     if conflict]
         port_way_out = (_(" (use a flavor alias of %(option)s with "
                           "%(model)s)") % {
                               'option': confidential.ALIASES_OPTION,
                               'model': confidential.MODEL}
-                        if allowed else '')
-        conflicts += [_("PCI passthrough: SR-IOV port %s") % port +
-                      port_way_out for port in ports]
-        return [conflict for conflict in conflicts if conflict]
+                        if confidential.allowed_aliases() else '')
+        return conflicts + [_("PCI passthrough: SR-IOV port %s") % port +
+                            port_way_out for port in _ports(request)]
+
+
+def _ports(request):
+    """The ports the request's PCI requests come from."""
+    return [pci_request.requester_id or 'with no ID'
+            for pci_request in request.pci_requests
+            if pci_request.source !=
+            instance_pci_requests.InstancePCIRequest.FLAVOR_ALIAS]
+
+
+def alias_verdicts(request):
+    """[(flavor alias, why it cannot be used)] of a request.
+
+    None for a confidential device: what the filter lets through.
+    """
+    aliases = flavor_aliases(request.extra_specs)
+    # What Nova asks Placement for, per alias: the specs it copied from
+    # the API's [pci] alias into the request.
+    specs = collections.defaultdict(list)
+    for pci_request in request.pci_requests:
+        if (pci_request.source ==
+                instance_pci_requests.InstancePCIRequest.FLAVOR_ALIAS):
+            if pci_request.alias_name not in aliases:
+                aliases.append(pci_request.alias_name)
+            specs[pci_request.alias_name].extend(pci_request.spec or [{}])
+    allowed = confidential.allowed_aliases()
+    return [(alias, _alias_conflict(alias, request, allowed,
+                                    specs.get(alias)))
+            for alias in aliases]
 
 
 def _alias_conflict(alias, request, allowed, specs):

@@ -90,9 +90,11 @@ class CheckRequest(base.Command, show.ShowOne):
             '--image-property', metavar='KEY=VALUE', type=_key_value,
             action='append', default=[],
             help='an image property (repeatable; wins over --image-json)')
+        base.add_scheduler_conf_argument(parser)
         return parser
 
     def take_action(self, parsed_args):
+        base.use_scheduler_conf(parsed_args)
         flavor_name, extra_specs = (
             _properties(parsed_args.flavor_json, 'flavor')
             if parsed_args.flavor_json else ('command-line', {}))
@@ -108,9 +110,10 @@ class CheckRequest(base.Command, show.ShowOne):
         reasons = requests.refusals(request)
         self.refused = bool(reasons)
         encryption = request.encryption
-        return (('Encrypted', 'Model', 'Verdict', 'Reasons'),
+        return (('Encrypted', 'Model', 'Devices', 'Verdict', 'Reasons'),
                 ('yes' if encryption.requested else 'no',
                  encryption.model or '-',
+                 requests.device_verdicts(request),
                  'refused' if reasons else 'would be scheduled',
                  reasons))
 

@@ -40,6 +40,9 @@ from sev_scheduler.operators import requests
 #: The options of ``[sev_scheduler]`` that change the answer.
 OPTIONS = ('checks', 'safe_resource_classes', 'allow_memory_overcommit',
            'max_guests_per_host', 'isolate_sev_hosts')
+#: Those shown only when set: confidential devices, and what Nova asks
+#: Placement of them.
+DEVICE_OPTIONS = ('snp_pci_aliases', 'confidential_device_traits')
 
 #: How support engineers name the models in a sentence.
 TECHNOLOGY = {'amd-sev': 'SEV', 'amd-sev-es': 'SEV-ES',
@@ -117,6 +120,11 @@ def configuration(source):
         if isinstance(value, list):
             value = ','.join(value) or '(none)'
         shown.append('%s=%s' % (name, value))
+    if any(getattr(options, name) for name in DEVICE_OPTIONS):
+        shown += ['%s=%s' % (name, ','.join(getattr(options, name)) or
+                             '(none)') for name in DEVICE_OPTIONS]
+        shown.append('[filter_scheduler] pci_in_placement=%s'
+                     % conf.CONF.filter_scheduler.pci_in_placement)
     return shown
 
 
@@ -149,13 +157,38 @@ def _build(asked):
     return request
 
 
-def _device_classes(resource_request):
-    """{class: amount} of what the request asks that may be a device."""
+def _devices(resource_request, request):
+    """{device, as a sentence names it: the providers with one free}.
+
+    The PCI devices Nova asks Placement for (a group per device, with PCI
+    in Placement) with the traits their alias requires, then what else
+    the request asks that may be a device (an mdev class).
+    """
+    aliases = {pci_request.request_id: pci_request.alias_name
+               for pci_request in request.pci_requests}
+    devices, pci_classes = {}, set()
+    for group in request.spec.requested_resources:
+        # Nova names a PCI group "<request_id>-<device index>".
+        request_id = (group.requester_id or '').rpartition('-')[0]
+        if request_id not in aliases:
+            continue  # A port's or an accelerator's.
+        pci_classes.update(group.resources)
+        traits = sorted(group.required_traits)
+        name = "PCI device '%s'%s" % (
+            aliases[request_id], ' with %s' % ', '.join(traits)
+            if traits else '')
+        devices[name] = '/resource_providers?resources=%s%s' % (
+            ','.join('%s:%d' % item for item in sorted(
+                group.resources.items())),
+            '&required=%s' % ','.join(traits) if traits else '')
     safe = set(conf.CONF.sev_scheduler.safe_resource_classes)
     merged = resource_request.merged_resources()
-    return {resource_class: amount
-            for resource_class, amount in sorted(merged.items())
-            if mdev_vgpu.is_device(resource_class, safe)}
+    for resource_class, amount in sorted(merged.items()):
+        if (resource_class not in pci_classes and
+                mdev_vgpu.is_device(resource_class, safe)):
+            devices[resource_class] = ('/resource_providers?resources=%s:%d'
+                                       % (resource_class, amount))
+    return devices
 
 
 def _placement_query(request):
@@ -173,17 +206,16 @@ def _placement_query(request):
                               % resource_request.to_querystring())
 
 
-def _placement_answer(cloud, resource_request, query):
-    """(roots Nova's query offers, {device class: roots with it free})."""
+def _placement_answer(cloud, resource_request, request, query):
+    """(roots Nova's query offers, {device: roots with one free})."""
     summaries = cloud.get('placement', query)['provider_summaries']
     offered = {summary['root_provider_uuid']
                for summary in summaries.values()}
     devices = {}
-    for resource_class, amount in _device_classes(resource_request).items():
-        providers = cloud.get('placement', '/resource_providers?resources='
-                              '%s:%d' % (resource_class, amount))
-        devices[resource_class] = {provider['root_provider_uuid'] for
-                                   provider in providers['resource_providers']}
+    for device, listing in _devices(resource_request, request).items():
+        providers = cloud.get('placement', listing)['resource_providers']
+        devices[device] = {provider['root_provider_uuid']
+                           for provider in providers}
     return offered, devices
 
 
@@ -263,7 +295,7 @@ def read_hosts(cloud, model):
 
 
 def device_name(resource_class):
-    """How a sentence names a device class."""
+    """How a sentence names a device of ``_devices``."""
     return 'mdev vGPU' if resource_class == 'VGPU' else resource_class
 
 
@@ -286,8 +318,8 @@ def judge(host, model, locks_memory, isolate):
     if not host.free:
         reasons.append('no free slot (%d of %d used)'
                        % (host.used, host.total))
-    for resource_class in host.missing:
-        reasons.append('no free %s' % resource_class)
+    for device in host.missing:
+        reasons.append('no free %s' % device)
     if host.offered is False and host.free and not host.missing:
         reasons.append('Placement offers no candidate (not enough VCPU, '
                        'MEMORY_MB or DISK_GB free, or a trait missing)')
@@ -307,7 +339,7 @@ def answer(model, refusals, hosts, devices=(), isolate=False):
 
     :param refusals: the filter's request-level reasons.
     :param hosts: the hosts with slots of the model, judged.
-    :param devices: the device classes the request asks for.
+    :param devices: the devices the request asks for (``_devices``).
     """
     if model is None and not refusals:
         if isolate and hosts:
@@ -325,12 +357,10 @@ def answer(model, refusals, hosts, devices=(), isolate=False):
         return ('refused: no free %s slot: %d hosts, %d of %d used' % (
             model, len(hosts), sum(host.used for host in hosts),
             sum(host.total for host in hosts)), REFUSED)
-    for resource_class in devices:
-        if all(resource_class in host.missing for host in hosts
-               if host.free):
+    for device in devices:
+        if all(device in host.missing for host in hosts if host.free):
             return ('refused: %s and %s: no host has both' % (
-                device_name(resource_class),
-                TECHNOLOGY.get(model, model)), REFUSED)
+                device_name(device), TECHNOLOGY.get(model, model)), REFUSED)
     if refusals:
         return 'refused: %s' % '; '.join(refusals), REFUSED
     fitting = [host.name for host in hosts if host.fits]
@@ -365,7 +395,8 @@ def explain(cloud, asked, config_source):
                       'refused: %s' % reason, REFUSED)
     encryption = request.encryption
     rows += [('Encrypted', 'yes' if encryption.requested else 'no'),
-             ('Model', encryption.model or '-')]
+             ('Model', encryption.model or '-'),
+             ('Devices', requests.device_verdicts(request))]
     refusals = requests.refusals(request)
     options = conf.CONF.sev_scheduler
     if encryption.error:
@@ -384,7 +415,7 @@ def explain(cloud, asked, config_source):
                           'refused: %s' % reason, REFUSED)
         try:
             offered, devices = _placement_answer(cloud, resource_request,
-                                                 query)
+                                                 request, query)
         except sev_cloud.CloudError as error:
             if error.status is None:
                 raise
@@ -395,8 +426,8 @@ def explain(cloud, asked, config_source):
         for host in hosts:
             root = roots[host.name]
             host.offered = root in offered
-            host.missing = [resource_class for resource_class, trees
-                            in devices.items() if root not in trees]
+            host.missing = [device for device, trees in devices.items()
+                            if root not in trees]
         placement = ['GET %s' % query,
                      'offers %d of these hosts'
                      % sum(bool(host.offered) for host in hosts)]

@@ -29,9 +29,11 @@ from nova import block_device
 from nova import exception
 from nova.network import model as network_model
 from nova import objects
+from nova.pci import request as pci_request
 from nova.virt.libvirt import blockinfo
 
 from sev_scheduler import checks
+from sev_scheduler.checks import pci_passthrough
 from sev_scheduler import conf
 from sev_scheduler import request as sev_request
 from sev_scheduler import verdict
@@ -103,6 +105,21 @@ def _port_requests(ports):
     return pci_requests, groups
 
 
+def _flavor_pci_requests(flavor):
+    """The PCI requests Nova makes of a flavor's aliases.
+
+    With this process's ``[pci] alias`` (the scheduler's, see
+    ``conf.use_scheduler_conf``). None when Nova cannot make them (an
+    alias not defined there, a malformed value): the ``pci_passthrough``
+    check then judges the flavor key alone.
+    """
+    try:
+        return pci_request.get_pci_requests_from_flavor(flavor).requests
+    except (exception.PciRequestAliasNotDefined, exception.PciInvalidAlias,
+            ValueError):
+        return []
+
+
 def build(extra_specs, image_properties, flavor_name='flavor',
           image_name='image', volumes=(), boot_volume=None, ports=(),
           pci_requests=None, disk_format=None):
@@ -114,7 +131,7 @@ def build(extra_specs, image_properties, flavor_name='flavor',
         the server boots from a volume; by default it boots from the image.
     :param ports: (port ID, vnic_type) of each port.
     :param pci_requests: InstancePCIRequests Nova already made, when known
-        (they replace those made for ports).
+        (they replace those made for the flavor's aliases and the ports).
     :param disk_format: the image's disk format, as Glance shows it.
     :raises ValueError: when an image property is not valid for Nova.
     """
@@ -123,14 +140,18 @@ def build(extra_specs, image_properties, flavor_name='flavor',
     if boot_volume is not None:
         mappings.insert(0, _volume(*boot_volume, boot_index=0))
     port_pci, groups = _port_requests(ports)
+    flavor = objects.Flavor(name=flavor_name, extra_specs=dict(extra_specs))
+    if pci_requests is None:
+        pci_requests = _flavor_pci_requests(flavor) + port_pci
     spec_obj = objects.RequestSpec(
-        flavor=objects.Flavor(name=flavor_name,
-                              extra_specs=dict(extra_specs)),
+        flavor=flavor,
         image=_image_meta(image_name, dict(image_properties), disk_format),
-        pci_requests=objects.InstancePCIRequests(
-            requests=port_pci if pci_requests is None else pci_requests),
+        pci_requests=objects.InstancePCIRequests(requests=pci_requests),
         requested_resources=groups,
         scheduler_hints={})
+    # As Nova's RequestSpec.from_components: with PCI in Placement, a
+    # group per device, which Nova's Placement query asks for.
+    spec_obj.generate_request_groups_from_pci_requests()
     return sev_request.Request(
         spec_obj,
         block_device_mappings=objects.BlockDeviceMappingList(
@@ -148,3 +169,24 @@ def refusals(request):
                verdict.conflict_reason(
                    request, checks.load(conf.CONF.sev_scheduler.checks)))
     return [reason for reason in reasons if reason]
+
+
+#: What the output says of a flavor alias SEVFilter lets through.
+CONFIDENTIAL_DEVICE = 'allowed: confidential device'
+
+
+def device_verdicts(request):
+    """What SEVFilter says of each PCI alias of an encrypted request.
+
+    ``"flavor alias 'cc-gpu': allowed: confidential device"``, or the
+    refusal's own words; [] without encryption or aliases.
+    """
+    if not request.encryption.requested:
+        return []
+    if 'pci_passthrough' not in conf.CONF.sev_scheduler.checks:
+        return ["flavor alias '%s': not checked (pci_passthrough is not in "
+                "[sev_scheduler] checks)" % alias for alias
+                in pci_passthrough.flavor_aliases(request.extra_specs)]
+    return [conflict or "flavor alias '%s': %s" % (
+        alias, CONFIDENTIAL_DEVICE)
+        for alias, conflict in pci_passthrough.alias_verdicts(request)]

@@ -163,7 +163,9 @@ class CheckRequestTestCase(ShellMixin, testtools.TestCase):
             list(self.REFUSED))
         self.assertEqual(2, status, err)
         self.assertEqual({
-            'Encrypted': 'yes', 'Model': 'amd-sev', 'Verdict': 'refused',
+            'Encrypted': 'yes', 'Model': 'amd-sev',
+            'Devices': ["PCI passthrough: flavor alias 'gpu'"],
+            'Verdict': 'refused',
             'Reasons': ["Memory encryption (amd-sev) cannot be used with "
                         "PCI passthrough: flavor alias 'gpu'"]},
             json.loads(out))

@@ -18,6 +18,7 @@ from oslo_config import fixture as config_fixture
 from oslo_config import generator
 import testtools
 
+from nova.pci import request as pci_request
 from nova import test
 
 from sev_scheduler import conf
@@ -82,7 +83,8 @@ class UseSchedulerConfTestCase(testtools.TestCase):
     def test_bad_value_named(self):
         path = self._write('[sev_scheduler]\nmax_guests_per_host = lots\n')
         error = self.assertRaises(ValueError, conf.use_scheduler_conf, [path])
-        self.assertIn('cannot read [sev_scheduler] of %s' % path, str(error))
+        self.assertIn('cannot read the scheduler options of %s' % path,
+                      str(error))
         self.assertIn('max_guests_per_host', str(error))
 
     def test_confidential_device_traits_read_passes(self):
@@ -94,6 +96,19 @@ class UseSchedulerConfTestCase(testtools.TestCase):
                          conf.CONF.sev_scheduler.snp_pci_aliases)
         self.assertEqual(['CUSTOM_NVIDIA_CC_ON', 'COMPUTE_MANAGED_PCI_DEVICE'],
                          conf.CONF.sev_scheduler.confidential_device_traits)
+
+    def test_nova_device_options_become_this_process_options(self):
+        # Nova's parser reads [pci] alias once per process: read again.
+        self.addCleanup(pci_request.get_alias_from_config.cache_clear)
+        self.assertEqual({}, pci_request.get_alias_from_config())
+        conf.use_scheduler_conf([self._write(
+            '[pci]\nalias = {"name": "cc-gpu", "vendor_id": "10de", '
+            '"product_id": "2331", "traits": "nvidia_cc_on"}\n'
+            '[filter_scheduler]\npci_in_placement = true\n')])
+        self.assertTrue(conf.CONF.filter_scheduler.pci_in_placement)
+        self.assertEqual(['nvidia_cc_on'], [
+            spec['traits'] for spec in
+            pci_request.get_alias_from_config()['cc-gpu'][1]])
 
     def test_confidential_device_trait_not_placement_name_fails(self):
         # Placement holds the device_spec tag "nvidia_cc_on" as

@@ -16,10 +16,15 @@ import os
 
 import fixtures
 
+from nova.pci import request as pci_request
 from nova import test
 
+from sev_scheduler import compat
 from sev_scheduler import conf
 from sev_scheduler.operators import explain
+from sev_scheduler.operators import requests
+from sev_scheduler.tests.unit import factories
+from sev_scheduler.tests.unit import releases
 
 SEV = 'amd-sev'
 
@@ -183,6 +188,68 @@ class AnswerTestCase(test.NoDBTestCase):
              'host(s) (isolate_sev_hosts)', 0),
             self._answer(_judged(_host(), model=None, isolate=True),
                          model=None, isolate=True))
+
+
+@releases.requires_model(compat.AMD_SEV_SNP)
+class ConfidentialDeviceTestCase(test.NoDBTestCase):
+    """A GPU in CC mode, as the scheduler's [pci] alias asks for it."""
+
+    CC_GPU = "PCI device 'cc-gpu' with CUSTOM_NVIDIA_CC_ON"
+
+    def setUp(self):
+        super().setUp()
+        factories.confidential_gpu_options(self.flags)
+        # Nova reads [pci] alias once per process.
+        pci_request.get_alias_from_config.cache_clear()
+        self.addCleanup(pci_request.get_alias_from_config.cache_clear)
+
+    def _request(self, model='amd-sev-snp'):
+        return requests.build(
+            {'hw:mem_encryption': 'true', 'hw:mem_encryption_model': model,
+             'pci_passthrough:alias': 'cc-gpu:1'},
+            {'hw_firmware_type': 'uefi', 'hw_firmware_stateless': 'true'})
+
+    def test_device_listing_asks_for_the_alias_trait(self):
+        request = self._request()
+        request.flavor.update({'vcpus': 1, 'memory_mb': 512, 'root_gb': 1,
+                               'ephemeral_gb': 0, 'swap': 0})
+        resource_request, query = explain._placement_query(request)
+        # Nova's own query asks for a device with the trait.
+        self.assertIn('=CUSTOM_NVIDIA_CC_ON', query)
+        self.assertEqual(
+            {self.CC_GPU: '/resource_providers?resources='
+             'CUSTOM_PCI_10DE_2331:1&required=CUSTOM_NVIDIA_CC_ON'},
+            explain._devices(resource_request, request))
+
+    def test_snp_alias_shown_allowed(self):
+        self.assertEqual(
+            ["flavor alias 'cc-gpu': %s" % requests.CONFIDENTIAL_DEVICE],
+            requests.device_verdicts(self._request()))
+
+    def test_sev_alias_shown_refused_with_way_out(self):
+        self.assertEqual(
+            ["PCI passthrough: flavor alias 'cc-gpu' (use amd-sev-snp and an "
+             "alias listed in [sev_scheduler] snp_pci_aliases)"],
+            requests.device_verdicts(self._request('amd-sev')))
+
+    def test_no_host_with_cc_device_and_slot(self):
+        hosts = _judged(_host(offered=False, missing=[self.CC_GPU]),
+                        _host('snp2', offered=False, missing=[self.CC_GPU]),
+                        model='amd-sev-snp')
+        self.assertEqual(
+            "no free PCI device 'cc-gpu' with CUSTOM_NVIDIA_CC_ON",
+            hosts[0].reasons[0])
+        self.assertEqual(
+            ("refused: PCI device 'cc-gpu' with CUSTOM_NVIDIA_CC_ON and "
+             "SEV-SNP: no host has both", 2),
+            explain.answer('amd-sev-snp', [], hosts, [self.CC_GPU]))
+
+    def test_device_options_shown_when_set(self):
+        self.assertEqual(
+            ['snp_pci_aliases=cc-gpu',
+             'confidential_device_traits=CUSTOM_NVIDIA_CC_ON',
+             '[filter_scheduler] pci_in_placement=True'],
+            explain.configuration('nova.conf')[-3:])
 
 
 class ReadingTestCase(test.NoDBTestCase):

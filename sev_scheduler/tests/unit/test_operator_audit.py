@@ -195,7 +195,7 @@ class AuditCommandTestCase(base.CommandTestCase):
         status, out, err = self.run_command('audit', '--os-cloud', 'down',
                                             '--nova-conf', path)
         self.assertEqual(255, status)
-        self.assertIn('cannot read [sev_scheduler] of %s' % path, err)
+        self.assertIn('cannot read the scheduler options of %s' % path, err)
 
 
 class BootFromVolumeTestCase(testtools.TestCase):

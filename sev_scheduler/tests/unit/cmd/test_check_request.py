@@ -35,7 +35,7 @@ class CheckRequestTestCase(base.CommandTestCase):
     def test_plain_request_scheduled(self):
         status, result, _ = self._check()
         self.assertEqual(0, status)
-        self.assertEqual({'Encrypted': 'no', 'Model': '-',
+        self.assertEqual({'Encrypted': 'no', 'Model': '-', 'Devices': [],
                           'Verdict': 'would be scheduled', 'Reasons': []},
                          result)
 
@@ -103,6 +103,52 @@ class CheckRequestTestCase(base.CommandTestCase):
         status, result, _ = self._confidential_gpu(compat.AMD_SEV_SNP)
         self.assertEqual(0, status)
         self.assertEqual('would be scheduled', result['Verdict'])
+        self.assertEqual(
+            ["flavor alias 'cc-gpu': allowed: confidential device"],
+            result['Devices'])
+
+    def _scheduler_nova_conf(self, alias_traits):
+        """The nova.conf of a scheduler offering 'cc-gpu' to SNP guests."""
+        # What use_scheduler_conf sets is undone after the test.
+        self.useFixture(config_fixture.Config(conf.CONF))
+        self.addCleanup(pci_request.get_alias_from_config.cache_clear)
+        return self.write_file('nova.conf', (
+            '[pci]\n'
+            'alias = {"name": "cc-gpu", "vendor_id": "10de", '
+            '"product_id": "2331"%s}\n'
+            '[filter_scheduler]\npci_in_placement = true\n'
+            '[sev_scheduler]\nsnp_pci_aliases = cc-gpu\n'
+            'confidential_device_traits = CUSTOM_NVIDIA_CC_ON\n'
+            % alias_traits))
+
+    def _snp_gpu_with_nova_conf(self, path):
+        return self._check(
+            '--nova-conf', path,
+            '--extra-spec', 'hw:mem_encryption=true',
+            '--extra-spec', 'hw:mem_encryption_model=amd-sev-snp',
+            '--extra-spec', 'pci_passthrough:alias=cc-gpu:1',
+            '--image-property', 'hw_firmware_stateless=true', *UEFI)
+
+    @releases.requires_model(compat.AMD_SEV_SNP)
+    def test_snp_confidential_gpu_with_scheduler_nova_conf_scheduled(self):
+        # Away from the scheduler, its [pci] alias comes from its nova.conf.
+        status, result, _ = self._snp_gpu_with_nova_conf(
+            self._scheduler_nova_conf(', "traits": "nvidia_cc_on"'))
+        self.assertEqual(0, status)
+        self.assertEqual(
+            ["flavor alias 'cc-gpu': allowed: confidential device"],
+            result['Devices'])
+
+    @releases.requires_model(compat.AMD_SEV_SNP)
+    def test_snp_alias_without_trait_in_nova_conf_refused(self):
+        status, result, _ = self._snp_gpu_with_nova_conf(
+            self._scheduler_nova_conf(''))
+        self.assertEqual(2, status)
+        reason = ("PCI passthrough: flavor alias 'cc-gpu' is not safe: its "
+                  "[pci] alias requires no trait of [sev_scheduler] "
+                  "confidential_device_traits")
+        self.assertEqual([reason], result['Devices'])
+        self.assertIn(reason, result['Reasons'][0])
 
     @releases.requires_model(compat.AMD_SEV_SNP)
     def test_sev_es_confidential_gpu_refused(self):
