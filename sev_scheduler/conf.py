@@ -404,7 +404,9 @@ def use_scheduler_conf(paths, conf=None):
     """
     conf = CONF if conf is None else conf
     private = cfg.ConfigOpts()
-    register_opts(private)
+    # Groups made by name, not sev_group: oslo.config copies an OptGroup
+    # shallowly, so conf's overrides would show through its options.
+    private.register_opts(sev_opts, group=sev_group.name)
     for group, opts, _ in NOVA_DEVICE_OPTIONS:
         private.register_opts(opts, group=group)
     try:

@@ -58,6 +58,13 @@ def required_traits(spec):
     return pci_placement_translator.get_traits(spec.get('traits', ''))
 
 
+def resource_class(spec):
+    """The resource class Nova's Placement query asks of a PCI spec."""
+    return pci_placement_translator.get_resource_class(
+        spec.get('resource_class'), spec.get('vendor_id'),
+        spec.get('product_id'))
+
+
 def requires_cc_trait(specs, cc_traits):
     """Whether every spec requires one of ``cc_traits``."""
     return bool(specs) and all(required_traits(spec) & set(cc_traits)

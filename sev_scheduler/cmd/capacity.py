@@ -15,6 +15,7 @@
 from cliff import lister
 
 from sev_scheduler.cmd import base
+from sev_scheduler import confidential
 from sev_scheduler.operators import capacity
 from sev_scheduler.operators import cloud as sev_cloud
 
@@ -27,7 +28,10 @@ class Capacity(base.CloudCommand, lister.Lister):
     model since) and every model the installed os-traits names. Credentials
     come from clouds.yaml (--os-cloud) or OS_* variables, as for the
     openstack client, or from the [placement] section of a nova.conf
-    (--nova-conf).
+    (--nova-conf). With the scheduler's nova.conf offering devices in
+    confidential-computing mode to SEV-SNP guests ([sev_scheduler]
+    snp_pci_aliases), a last column counts those free on each host with
+    SEV-SNP slots.
     """
 
     verdicts = ((base.OK, 'the slots were read'),)
@@ -37,7 +41,8 @@ class Capacity(base.CloudCommand, lister.Lister):
         parser.add_argument(
             '--nova-conf', metavar='FILE', action='append',
             help='read credentials from the [placement] section of this '
-                 'nova.conf (repeatable, later files win)')
+                 'nova.conf, and the confidential-device options of '
+                 '[sev_scheduler] and [pci] (repeatable, later files win)')
         self.add_cloud_arguments(parser)
         return parser
 
@@ -48,9 +53,18 @@ class Capacity(base.CloudCommand, lister.Lister):
 
     def take_action(self, parsed_args):
         cloud = self.cloud(parsed_args)
+        base.use_scheduler_conf(parsed_args)
         slots = capacity.read(cloud)
+        devices = capacity.confidential_devices(cloud)
         self.app.LOG.debug('%d Placement calls', cloud.calls['placement'])
-        rows = slots + capacity.totals(slots)
-        return (('Host', 'Model', 'Total', 'Used', 'Free'),
-                [(row.host, row.model, row.total, row.used,
-                  row.total - row.used) for row in rows])
+        rows = [(row.host, row.model, row.total, row.used,
+                 row.total - row.used) for row in
+                slots + capacity.totals(slots)]
+        columns = ('Host', 'Model', 'Total', 'Used', 'Free')
+        if not devices:
+            return columns, rows
+        devices['(cloud)'] = sum(devices.values())
+        return (columns + ('CC devices free',),
+                [row + (devices.get(row[0], 0)
+                        if row[1] == confidential.MODEL else '-',)
+                 for row in rows])

@@ -30,6 +30,8 @@ import collections
 
 from sev_scheduler import capacity
 from sev_scheduler import compat
+from sev_scheduler import conf
+from sev_scheduler import confidential
 
 MODEL_TRAITS = compat.KNOWN_MODEL_TRAITS
 SLOT = capacity.SLOT
@@ -88,6 +90,54 @@ def read(cloud):
                 % provider['uuid'])['usages'].get(SLOT, 0)
         slots.append(Slots(host_name(provider, model), model, total, used))
     return sorted(slots)
+
+
+def device_listing(resources, traits):
+    """The providers with free ``resources`` ({class: amount}) and ``traits``.
+
+    As Nova's query asks for a PCI device of an alias, in one group.
+    """
+    return '/resource_providers?resources=%s%s' % (
+        ','.join('%s:%d' % item for item in sorted(resources.items())),
+        '&required=%s' % ','.join(sorted(traits)) if traits else '')
+
+
+def confidential_devices(cloud):
+    """{host: devices in CC mode free}, of every host with SEV-SNP slots.
+
+    Devices of the aliases of ``snp_pci_aliases`` that are safe (each
+    requires a trait of ``confidential_device_traits``, with PCI in
+    Placement: ``confidential.alias_problem``), as Nova's query would ask
+    for them: one listing per alias spec, and one of the SEV-SNP slot
+    providers. {} when no alias is safe. A device is a provider with one
+    free: GPUs in CC mode are whole devices, one provider each.
+    """
+    aliases, error = confidential.nova_aliases()
+    options = conf.CONF.sev_scheduler
+    pci_in_placement = conf.CONF.filter_scheduler.pci_in_placement
+    listings = {
+        device_listing({confidential.resource_class(spec): 1},
+                       confidential.required_traits(spec))
+        for name in confidential.allowed_aliases()
+        if not confidential.alias_problem(
+            name, aliases, error, options.confidential_device_traits,
+            pci_in_placement)
+        for spec in aliases[name][1]}
+    if not listings:
+        return {}
+    hosts = {provider['root_provider_uuid']: host_name(provider,
+                                                       confidential.MODEL)
+             for provider in cloud.get(
+                 'placement', '/resource_providers?required=%s'
+                 % MODEL_TRAITS[confidential.MODEL])['resource_providers']}
+    free = collections.defaultdict(set)
+    for listing in sorted(listings):
+        for provider in cloud.get('placement',
+                                  listing)['resource_providers']:
+            root = provider['root_provider_uuid']
+            if root in hosts:
+                free[hosts[root]].add(provider['uuid'])
+    return {host: len(free[host]) for host in hosts.values()}
 
 
 def totals(slots):

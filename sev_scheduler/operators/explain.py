@@ -177,17 +177,14 @@ def _devices(resource_request, request):
         name = "PCI device '%s'%s" % (
             aliases[request_id], ' with %s' % ', '.join(traits)
             if traits else '')
-        devices[name] = '/resource_providers?resources=%s%s' % (
-            ','.join('%s:%d' % item for item in sorted(
-                group.resources.items())),
-            '&required=%s' % ','.join(traits) if traits else '')
+        devices[name] = capacity.device_listing(group.resources, traits)
     safe = set(conf.CONF.sev_scheduler.safe_resource_classes)
     merged = resource_request.merged_resources()
     for resource_class, amount in sorted(merged.items()):
         if (resource_class not in pci_classes and
                 mdev_vgpu.is_device(resource_class, safe)):
-            devices[resource_class] = ('/resource_providers?resources=%s:%d'
-                                       % (resource_class, amount))
+            devices[resource_class] = capacity.device_listing(
+                {resource_class: amount}, ())
     return devices
 
 

@@ -80,6 +80,13 @@ class UseSchedulerConfTestCase(testtools.TestCase):
         self.assertTrue(conf.CONF.sev_scheduler.allow_memory_overcommit)
         self.assertEqual(['ide_devices'], conf.CONF.sev_scheduler.checks)
 
+    def test_later_nova_conf_replaces_earlier_passes(self):
+        # One process may read the files of two schedulers in turn.
+        conf.use_scheduler_conf([self._write(
+            '[sev_scheduler]\nallow_memory_overcommit = true\n')])
+        conf.use_scheduler_conf([self._write('[sev_scheduler]\n')])
+        self.assertFalse(conf.CONF.sev_scheduler.allow_memory_overcommit)
+
     def test_bad_value_named(self):
         path = self._write('[sev_scheduler]\nmax_guests_per_host = lots\n')
         error = self.assertRaises(ValueError, conf.use_scheduler_conf, [path])

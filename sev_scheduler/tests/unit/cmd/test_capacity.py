@@ -15,14 +15,19 @@ import os
 
 import fixtures
 import os_traits
+from oslo_config import fixture as config_fixture
 from oslo_utils.fixture import uuidsentinel as uuids
 import testtools
 
+from nova.pci import request as pci_request
+
 from sev_scheduler import compat
+from sev_scheduler import conf
 from sev_scheduler.operators import capacity
 from sev_scheduler.operators import cloud as sev_cloud
 from sev_scheduler.tests.unit.cmd import base
 from sev_scheduler.tests.unit import placement_server
+from sev_scheduler.tests.unit import releases
 
 SLOT = 'MEM_ENCRYPTION_CONTEXT'
 HOST = {'VCPU': 64, 'MEMORY_MB': 262144}
@@ -30,6 +35,9 @@ HOST = {'VCPU': 64, 'MEMORY_MB': 262144}
 SEV = compat.KNOWN_MODEL_TRAITS[compat.AMD_SEV]
 SEV_ES = compat.KNOWN_MODEL_TRAITS[compat.AMD_SEV_ES]
 SEV_SNP = compat.KNOWN_MODEL_TRAITS.get(compat.AMD_SEV_SNP)
+# A GPU as PCI in Placement reports it, and the trait of its CC mode.
+GPU_CLASS = 'CUSTOM_PCI_10DE_2331'
+CC_TRAIT = 'CUSTOM_NVIDIA_CC_ON'
 _NO_SNP_TRAIT = ('the installed os-traits names no SEV-SNP trait, which '
                  'Placement refuses: %s'
                  % compat.unsupported_model_reason(compat.AMD_SEV_SNP))
@@ -151,6 +159,48 @@ class CapacityTestCase(base.CommandTestCase):
         rows = self._capacity('--os-cloud', 'test')
         self.assertIn(('snp', 'amd-sev-snp', 3, 1, 2), rows)
         self.assertIn(('(cloud)', 'amd-sev-snp', 3, 1, 2), rows)
+
+    @releases.requires_model(compat.AMD_SEV_SNP)
+    def test_confidential_devices_free_per_snp_host(self):
+        place = self.placement
+        place.client.put('/resource_classes/%s' % GPU_CLASS)
+        snp = place.provider('snp', HOST)
+        place.provider('snp_amd_sev_snp', {SLOT: 3}, [SEV_SNP], parent=snp)
+        gpus = [place.provider('snp_0000:%02x:00.0' % bus, {GPU_CLASS: 1},
+                               [CC_TRAIT], parent=snp) for bus in (1, 2, 3)]
+        place.allocate(uuids.vm7, {snp: {'VCPU': 1}, gpus[0]: {GPU_CLASS: 1}})
+        # The same GPU, not in CC mode: never counted.
+        place.provider('snp_0000:04:00.0', {GPU_CLASS: 1}, parent=snp)
+        snp2 = place.provider('snp2', HOST)
+        place.provider('snp2_amd_sev_snp', {SLOT: 3}, [SEV_SNP], parent=snp2)
+        place.provider('snp2_0000:01:00.0', {GPU_CLASS: 1}, parent=snp2)
+        nova_conf = self.write_file('nova.conf', (
+            '[placement]\nauth_type = admin_token\nendpoint = %s\n'
+            'token = admin\n'
+            '[pci]\nalias = {"name": "cc-gpu", "vendor_id": "10de", '
+            '"product_id": "2331", "traits": "nvidia_cc_on"}\n'
+            '[filter_scheduler]\npci_in_placement = true\n'
+            '[sev_scheduler]\nsnp_pci_aliases = cc-gpu\n'
+            'confidential_device_traits = %s\n'
+            % (self.placement.endpoint, CC_TRAIT)))
+        # What --nova-conf sets is undone after the test.
+        self.useFixture(config_fixture.Config(conf.CONF))
+        self.addCleanup(pci_request.get_alias_from_config.cache_clear)
+        status, out, err = self.run_command('capacity', '-f', 'json',
+                                            '--nova-conf', nova_conf)
+        self.assertEqual(0, status, err)
+        rows = {(row['Host'], row['Model']): row['CC devices free']
+                for row in json.loads(out)}
+        self.assertEqual(2, rows['snp', 'amd-sev-snp'])
+        self.assertEqual(0, rows['snp2', 'amd-sev-snp'])
+        self.assertEqual(2, rows['(cloud)', 'amd-sev-snp'])
+        self.assertEqual('-', rows['new', 'amd-sev'])
+
+    def test_no_confidential_devices_no_column(self):
+        self._clouds_yaml()
+        status, out, err = self.run_command('capacity', '-f', 'json',
+                                            '--os-cloud', 'test')
+        self.assertNotIn('CC devices free', json.loads(out)[0])
 
     def test_placement_unreachable_fails(self):
         conf = self.write_file('nova.conf', (
