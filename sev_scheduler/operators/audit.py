@@ -26,8 +26,10 @@ or of a server booted from a volume (and its boot volume, from Cinder),
 the ports of an encrypted server (Nova's interface list, then each port
 from Neutron),
 the memory inventory of each host running an encrypted guest (and its
-provider's name lookup when the guest holds no slot there), and the
-consumer of a slot that no server holds.
+provider's name lookup when the guest holds no slot there), the
+allocations of an encrypted server with a confidential device (and each
+device provider's traits, once), and the consumer of a slot that no
+server holds.
 
 The request of each server is judged by the filter's own code
 (``operators.requests``), with the volumes' buses as the compute's device
@@ -151,6 +153,7 @@ class _Auditor:
         self.images = {}
         self.roots = {}
         self.ratios = {}
+        self.provider_traits = {}
 
     def image(self, image_id):
         """(name, properties, disk format) of an image; None if it is gone."""
@@ -199,6 +202,14 @@ class _Auditor:
             flavor_name=flavor.get('original_name') or 'flavor',
             image_name=name, volumes=volumes, boot_volume=boot_volume,
             ports=ports, disk_format=disk_format)
+
+    def traits(self, provider):
+        """The traits of a provider, as a set."""
+        if provider not in self.provider_traits:
+            self.provider_traits[provider] = set(self.cloud.get(
+                'placement', '/resource_providers/%s/traits'
+                % provider)['traits'])
+        return self.provider_traits[provider]
 
     def memory_ratio(self, server, held):
         """MEMORY_MB's allocation ratio in Placement of the server's host."""
@@ -260,6 +271,10 @@ def _judge(auditor, server, held):
                  for reason in reasons]
     if model is None:
         return findings
+    if not reasons:
+        findings += [_finding(server, model, DEVICE, problem)
+                     for problem in _unconfidential_devices(
+                         auditor, server, request)]
     if model not in {provider.model for provider in held}:
         others = ', '.join(sorted(p.model for p in held))
         findings.append(_finding(
@@ -277,6 +292,31 @@ def _judge(auditor, server, held):
                 "its host's MEMORY_MB allocation ratio in Placement is %s"
                 % ratio))
     return findings
+
+
+def _unconfidential_devices(auditor, server, request):
+    """The PCI devices a server let through holds that are not in CC mode.
+
+    The filter trusted Nova's query to ask for a trait of
+    ``confidential_device_traits``; what the server holds in Placement
+    says whether it got one (an alias changed since, a device whose trait
+    was removed).
+    """
+    classes = {resource_class
+               for _, group in requests.pci_groups(request)
+               for resource_class in group.resources}
+    if not classes:
+        return []
+    cc_traits = set(conf.CONF.sev_scheduler.confidential_device_traits)
+    held = auditor.cloud.get('placement', '/allocations/%s'
+                             % server['id'])['allocations']
+    return ['holds %s from resource provider %s, which has no trait of '
+            '[sev_scheduler] confidential_device_traits (%s)'
+            % (', '.join(sorted(classes & set(used['resources']))),
+               provider, ', '.join(sorted(cc_traits)) or 'none set')
+            for provider, used in sorted(held.items())
+            if classes & set(used['resources']) and
+            not auditor.traits(provider) & cc_traits]
 
 
 def _orphans(cloud, providers, servers):

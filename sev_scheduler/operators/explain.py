@@ -164,19 +164,12 @@ def _devices(resource_request, request):
     in Placement) with the traits their alias requires, then what else
     the request asks that may be a device (an mdev class).
     """
-    aliases = {pci_request.request_id: pci_request.alias_name
-               for pci_request in request.pci_requests}
     devices, pci_classes = {}, set()
-    for group in request.spec.requested_resources:
-        # Nova names a PCI group "<request_id>-<device index>".
-        request_id = (group.requester_id or '').rpartition('-')[0]
-        if request_id not in aliases:
-            continue  # A port's or an accelerator's.
+    for alias, group in requests.pci_groups(request):
         pci_classes.update(group.resources)
         traits = sorted(group.required_traits)
         name = "PCI device '%s'%s" % (
-            aliases[request_id], ' with %s' % ', '.join(traits)
-            if traits else '')
+            alias, ' with %s' % ', '.join(traits) if traits else '')
         devices[name] = capacity.device_listing(group.resources, traits)
     safe = set(conf.CONF.sev_scheduler.safe_resource_classes)
     merged = resource_request.merged_resources()

@@ -171,6 +171,21 @@ def refusals(request):
     return [reason for reason in reasons if reason]
 
 
+def pci_groups(request):
+    """[(alias, RequestGroup)]: what Nova asks Placement per PCI device.
+
+    With PCI in Placement, a group per device of each flavor alias
+    (``RequestSpec.generate_request_groups_from_pci_requests``, whose
+    requester IDs are "<PCI request ID>-<index>"); [] without.
+    """
+    aliases = {pci_request.request_id: pci_request.alias_name
+               for pci_request in request.pci_requests
+               if pci_request.alias_name}
+    return [(aliases[group.requester_id.rpartition('-')[0]], group)
+            for group in request.spec.requested_resources
+            if (group.requester_id or '').rpartition('-')[0] in aliases]
+
+
 #: What the output says of a flavor alias SEVFilter lets through.
 CONFIDENTIAL_DEVICE = 'allowed: confidential device'
 

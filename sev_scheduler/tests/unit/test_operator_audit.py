@@ -21,11 +21,15 @@ from oslo_config import fixture as config_fixture
 from oslo_utils.fixture import uuidsentinel as uuids
 import testtools
 
+from nova.pci import request as pci_request
+
 from sev_scheduler import compat
 from sev_scheduler import conf
 from sev_scheduler.operators import audit
 from sev_scheduler.tests.unit import canned_cloud
 from sev_scheduler.tests.unit.cmd import base
+from sev_scheduler.tests.unit import factories
+from sev_scheduler.tests.unit import releases
 
 SLOT = 'MEM_ENCRYPTION_CONTEXT'
 SEV_IMAGE = {'id': uuids.sev_image, 'name': 'sev', 'status': 'active',
@@ -161,6 +165,46 @@ class AuditRunTestCase(testtools.TestCase):
         audit.run(self.cloud, page_size=2)
         self.assertNotIn(('compute', '/servers/%s/os-interface'
                           % uuids.plain), self.cloud.urls)
+
+    def _snp_server_with_gpu(self, gpu_traits):
+        """An SNP server holding a GPU of the alias 'cc-gpu' in Placement."""
+        factories.confidential_gpu_options(
+            self.useFixture(config_fixture.Config(conf.CONF)).config)
+        # Nova reads [pci] alias once per process.
+        pci_request.get_alias_from_config.cache_clear()
+        self.addCleanup(pci_request.get_alias_from_config.cache_clear)
+        server = _server(uuids.sev, uuids.snp_image, {
+            'hw:mem_encryption': 'true',
+            'hw:mem_encryption_model': 'amd-sev-snp',
+            'pci_passthrough:alias': 'cc-gpu:1'})
+        self.cloud.bodies.update([
+            _page(None, _server(uuids.plain, uuids.plain_image), server),
+            _page(uuids.sev, more=False),
+            (('image', '/v2/images/%s' % uuids.snp_image),
+             dict(SEV_IMAGE, id=uuids.snp_image,
+                  hw_firmware_stateless='true')),
+            (('placement', '/allocations/%s' % uuids.sev), {'allocations': {
+                uuids.root: {'resources': {'VCPU': 1}},
+                uuids.gpu: {'resources': {'CUSTOM_PCI_10DE_2331': 1}}}}),
+            (('placement', '/resource_providers/%s/traits' % uuids.gpu),
+             {'traits': gpu_traits})])
+        return [finding for finding in audit.run(self.cloud, page_size=2)
+                if finding.kind == audit.DEVICE]
+
+    @releases.requires_model(compat.AMD_SEV_SNP)
+    def test_snp_server_with_device_in_cc_mode_passes(self):
+        self.assertEqual([], self._snp_server_with_gpu(
+            ['CUSTOM_NVIDIA_CC_ON', 'COMPUTE_MANAGED_PCI_DEVICE']))
+
+    @releases.requires_model(compat.AMD_SEV_SNP)
+    def test_snp_server_with_device_not_in_cc_mode_found(self):
+        # Given before its alias required the trait, say.
+        found, = self._snp_server_with_gpu(['COMPUTE_MANAGED_PCI_DEVICE'])
+        self.assertEqual(uuids.sev, found.server)
+        self.assertEqual(
+            'holds CUSTOM_PCI_10DE_2331 from resource provider %s, which '
+            'has no trait of [sev_scheduler] confidential_device_traits '
+            '(CUSTOM_NVIDIA_CC_ON)' % uuids.gpu, found.problem)
 
     def test_orphan_action_names_consumer(self):
         orphan, = [finding for finding in audit.run(self.cloud, page_size=2)
