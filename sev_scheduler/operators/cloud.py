@@ -21,6 +21,7 @@ one CloudError, whose message says which call failed and how.
 """
 
 import argparse
+import os
 import urllib.parse
 
 from keystoneauth1 import adapter as ks_adapter
@@ -178,23 +179,35 @@ def from_region(region):
 def register_arguments(parser, argv):
     """Add the openstack client's --os-* options to an argparse parser.
 
+    Never raises: a cloud that cannot be read is the command's to report
+    (``from_arguments``), as "nothing judged", not cliff's error while the
+    command line is parsed.
+
     :param argv: the command's arguments, as handed to ``main()``: their
         --os-cloud and --os-auth-type say which auth options there are.
     """
     from openstack import config as os_config
     from openstack import exceptions as os_exc
-    argv = list(argv)
-    try:
-        # On a scratch parser first: openstacksdk raises half-way through.
-        os_config.OpenStackConfig().register_argparse_arguments(
-            argparse.ArgumentParser(add_help=False), list(argv),
-            service_keys=list(SERVICES))
-    except os_exc.ConfigException:
-        # An unknown --os-cloud: the default options, and from_arguments
-        # says what is wrong, as for any other bad credential.
-        argv = []
-    os_config.OpenStackConfig().register_argparse_arguments(
-        parser, argv, service_keys=list(SERVICES))
+    for config, peek in (
+            (os_config.OpenStackConfig(), list(argv)),
+            # An unknown cloud (--os-cloud, OS_CLOUD) or auth type: the
+            # default options, read neither from clouds.yaml nor from
+            # OS_CLOUD; from_arguments says what is wrong.
+            (os_config.OpenStackConfig(load_yaml_config=False,
+                                       load_envvars=False), [])):
+        try:
+            # On a scratch parser first: openstacksdk raises half-way.
+            config.register_argparse_arguments(
+                argparse.ArgumentParser(add_help=False), list(peek),
+                service_keys=list(SERVICES))
+        except os_exc.ConfigException:
+            continue
+        config.register_argparse_arguments(parser, peek,
+                                           service_keys=list(SERVICES))
+        parser.set_defaults(os_cloud=os.environ.get('OS_CLOUD'))
+        return
+    # OS_AUTH_TYPE names no plugin (keystoneauth reads it, whatever it is
+    # told): no --os-* option; from_arguments says what is wrong.
 
 
 def from_arguments(parsed_args):

@@ -41,3 +41,25 @@ class CloudArgumentsTestCase(base.CommandTestCase):
             '--os-token', 'token', '--os-project-name', 'admin',
             '--os-project-domain-id', 'default')
         self.assertIn('cannot reach Keystone at %s: ' % url, err)
+
+    def _cloud_error(self, *argv):
+        status, out, err = self.run_command(*argv)
+        self.assertEqual((255, ''), (status, out), err)
+        return err
+
+    def test_unknown_os_cloud_variable_error_fails(self):
+        # Read while the parser is built: not cliff's 1, a verdict here.
+        self.useFixture(fixtures.EnvironmentVariable('OS_CLOUD', 'nosuch'))
+        self.assertIn('Could not read the cloud: cannot authenticate: '
+                      'Cloud nosuch was not found',
+                      self._cloud_error('audit'))
+
+    def test_unknown_os_auth_type_variable_error_fails(self):
+        self.useFixture(fixtures.EnvironmentVariable('OS_AUTH_TYPE',
+                                                     'nosuch'))
+        self.assertIn('The plugin nosuch could not be found',
+                      self._cloud_error('audit'))
+
+    def test_unknown_os_auth_type_option_error_fails(self):
+        self.assertIn('The plugin nosuch could not be found',
+                      self._cloud_error('audit', '--os-auth-type', 'nosuch'))
