@@ -13,6 +13,7 @@
 """``sev-scheduler metrics``: slots and findings for Prometheus."""
 
 import argparse
+import functools
 import threading
 
 from cliff import command
@@ -107,8 +108,11 @@ class Metrics(base.CloudCommand, command.Command):
 
     def take_action(self, parsed_args):
         base.use_scheduler_conf(parsed_args)
-        self.collector = metrics.CloudCollector(self.cloud(parsed_args),
-                                                audit=parsed_args.audit)
+        # The credentials are used at the first collection: when they
+        # cannot be, it says sev_scheduler_cloud_up 0.
+        self.collector = metrics.CloudCollector(
+            functools.partial(self.cloud, parsed_args),
+            audit=parsed_args.audit)
         if parsed_args.listen:
             self.throttle = metrics.Throttled(self.collector,
                                               parsed_args.interval)

@@ -41,13 +41,17 @@ PREFIX = 'sev_scheduler_'
 class CloudCollector:
     """Slots per host and model, and audit findings by kind, read anew.
 
-    ``error`` is the CloudError of the last collection, None when it read
-    the cloud; a failed read yields ``sev_scheduler_cloud_up 0`` alone.
+    ``connect`` makes the Cloud: it is called at a collection until it
+    returns one, so that credentials that cannot be used fail a
+    collection like an API that cannot be reached. ``error`` is the
+    CloudError of the last collection, None when it read the cloud; a
+    failed read yields ``sev_scheduler_cloud_up 0`` alone.
     """
 
-    def __init__(self, cloud, audit=False):
-        self.cloud = cloud
+    def __init__(self, connect, audit=False):
+        self.connect = connect
         self.audit = audit
+        self.cloud = None
         self.error = None
 
     def collect(self):
@@ -56,6 +60,8 @@ class CloudCollector:
             'Whether the last collection read Placement (and for the audit '
             'Nova and Glance)')
         try:
+            if self.cloud is None:
+                self.cloud = self.connect()
             slots = capacity.read(self.cloud)
             findings = audit.run(self.cloud) if self.audit else None
         except sev_cloud.CloudError as error:

@@ -56,8 +56,11 @@ class MetricsTestCase(cloud.OperatorTestBase):
         test = self
 
         class InProcessMetrics(metrics_cmd.Metrics):
-            def cloud(self, parsed_args):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
                 test.command = self
+
+            def cloud(self, parsed_args):
                 return test.cloud()
 
         stdout, stderr = io.StringIO(), io.StringIO()

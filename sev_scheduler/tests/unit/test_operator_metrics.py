@@ -28,6 +28,7 @@ import yaml
 from sev_scheduler.cmd import metrics as metrics_cmd
 from sev_scheduler import compat
 from sev_scheduler.operators import audit
+from sev_scheduler.operators import cloud as sev_cloud
 from sev_scheduler.operators import metrics
 from sev_scheduler.tests.unit import canned_cloud
 from sev_scheduler.tests.unit.cmd import base
@@ -44,7 +45,7 @@ class CollectorTestCase(testtools.TestCase):
 
     def test_placement_down_only_cloud_up_zero(self):
         cloud = canned_cloud.CannedCloud({})
-        collector = metrics.CloudCollector(cloud, audit=True)
+        collector = metrics.CloudCollector(lambda: cloud, audit=True)
         self.useFixture(fixtures.FakeLogger())
         self.assertEqual({'sev_scheduler_cloud_up': [({}, 0.0)]},
                          _families(collector))
@@ -52,13 +53,52 @@ class CollectorTestCase(testtools.TestCase):
 
     def test_each_collection_reads_anew(self):
         cloud = canned_cloud.CannedCloud({})
-        collector = metrics.CloudCollector(cloud)
+        collector = metrics.CloudCollector(lambda: cloud)
         self.useFixture(fixtures.FakeLogger())
         registry = metrics.registry(collector)
         metrics.exposition(registry)
         first = cloud.calls['placement']
         metrics.exposition(registry)
         self.assertEqual(2 * first, cloud.calls['placement'])
+
+
+class ConnectTestCase(testtools.TestCase):
+    """Credentials that cannot be used fail a collection, not the command."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.FakeLogger())
+        self.attempts = []
+
+    def _connect(self, fails):
+        def connect():
+            self.attempts.append(fails)
+            if fails:
+                raise sev_cloud.CloudError('cannot authenticate: no auth_url')
+            return canned_cloud.CannedCloud({})
+        return connect
+
+    def test_connect_fails_only_cloud_up_zero(self):
+        collector = metrics.CloudCollector(self._connect(fails=True))
+        self.assertEqual({'sev_scheduler_cloud_up': [({}, 0.0)]},
+                         _families(collector))
+        self.assertEqual('cannot authenticate: no auth_url',
+                         str(collector.error))
+
+    def test_connect_tried_again_after_failure_passes(self):
+        collector = metrics.CloudCollector(self._connect(fails=True))
+        _families(collector)
+        collector.connect = self._connect(fails=False)
+        _families(collector)
+        self.assertEqual([True, False], self.attempts)
+        # The cloud made, and read: the canned Placement answers 404.
+        self.assertIn('Placement answered 404', str(collector.error))
+
+    def test_cloud_made_once_passes(self):
+        collector = metrics.CloudCollector(self._connect(fails=False))
+        _families(collector)
+        _families(collector)
+        self.assertEqual([False], self.attempts)
 
 
 class Clock:
@@ -80,7 +120,7 @@ class ThrottledTestCase(testtools.TestCase):
         self.cloud = canned_cloud.CannedCloud({})
         self.clock = Clock()
         self.registry = metrics.registry(metrics.Throttled(
-            metrics.CloudCollector(self.cloud), 60, clock=self.clock))
+            metrics.CloudCollector(lambda: self.cloud), 60, clock=self.clock))
 
     def _scrape(self):
         metrics.exposition(self.registry)
@@ -103,7 +143,7 @@ class ThrottledTestCase(testtools.TestCase):
 
     def test_interval_zero_reads_every_scrape_passes(self):
         registry = metrics.registry(metrics.Throttled(
-            metrics.CloudCollector(self.cloud), 0, clock=self.clock))
+            metrics.CloudCollector(lambda: self.cloud), 0, clock=self.clock))
         metrics.exposition(registry)
         first = self.cloud.calls['placement']
         metrics.exposition(registry)
@@ -206,8 +246,8 @@ class DocumentedAlertRulesTestCase(testtools.TestCase):
             for trait in compat.KNOWN_MODEL_TRAITS.values()}
         servers = '/servers/detail?all_tenants=1&limit=%d' % audit.PAGE_SIZE
         bodies[('compute', servers)] = {'servers': []}
-        collector = metrics.CloudCollector(canned_cloud.CannedCloud(bodies),
-                                           audit=True)
+        cloud = canned_cloud.CannedCloud(bodies)
+        collector = metrics.CloudCollector(lambda: cloud, audit=True)
         return set(_families(collector))
 
     def test_every_metric_named_is_written(self):
