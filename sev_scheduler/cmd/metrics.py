@@ -67,8 +67,10 @@ class Metrics(base.CloudCommand, command.Command):
     to a file for node_exporter's textfile collector (--output), or served
     over HTTP (--listen), on this host only unless an address is given,
     reading the cloud at most once per --interval and serving the last
-    collection in between. The audit findings do not change the exit
-    status: they are in the metrics.
+    collection in between. A cloud that cannot be read, the credentials
+    included, is a collection of sev_scheduler_cloud_up 0 alone, written
+    as any other (exit status 255). The audit findings do not change the
+    exit status: they are in the metrics.
     """
 
     verdicts = ((base.OK, 'the metrics were written, or served until '
