@@ -61,6 +61,10 @@ class Audit(base.CloudCommand, lister.Lister):
         findings = audit.run(cloud, page_size=parsed_args.page_size)
         self.app.LOG.debug('API calls: %s', cloud.calls)
         self.findings = findings
+        if not findings:
+            # A clean table would be a blank line: say it where scripts
+            # reading the output do not look.
+            self.app.stderr.write(findings.summary() + '\n')
         return (('Server', 'Name', 'Host', 'Model', 'Kind', 'Problem',
                  'Action'), findings)
 

@@ -28,8 +28,8 @@ from Neutron),
 the memory inventory of each host running an encrypted guest (and its
 provider's name lookup when the guest holds no slot there), the
 allocations of an encrypted server with a confidential device (and each
-device provider's traits, once), and the consumer of a slot that no
-server holds.
+device provider's traits, once), and for a slot that no server holds, its
+host's hypervisor and migrations in progress (Nova).
 
 The request of each server is judged by the filter's own code
 (``operators.requests``), with the volumes' buses as the compute's device
@@ -38,6 +38,7 @@ names show them, read with Nova's own ``blockinfo``.
 
 import collections
 import logging
+import urllib.parse
 
 import os_resource_classes as orc
 
@@ -75,8 +76,9 @@ ACTIONS = {
         'resource provider allocation set), or restore the encryption '
         'property its image or flavor lost'),
     ORPHAN_SLOT: (
-        'a leaked allocation, for instance of a deleted server: '
-        'openstack resource provider allocation delete CONSUMER'),
+        'a leaked allocation (no server, no migration in progress), for '
+        'instance of a deleted server: openstack resource provider '
+        'allocation delete CONSUMER'),
     MEMORY_OVERCOMMIT: (
         'its memory is locked and cannot be overcommitted: set the '
         'host\'s ram_allocation_ratio (or Placement\'s MEMORY_MB '
@@ -94,6 +96,20 @@ ACTIONS = {
 Finding = collections.namedtuple(
     'Finding', ['server', 'name', 'host', 'model', 'kind', 'problem',
                 'action'])
+
+
+class Findings(list):
+    """The findings of an audit, and what it checked."""
+
+    def __init__(self, findings, servers, slots):
+        super().__init__(findings)
+        #: servers read, slots held in Placement
+        self.servers, self.slots = servers, slots
+
+    def summary(self):
+        return 'no findings (%d server%s, %d slot%s checked)' % (
+            self.servers, '' if self.servers == 1 else 's',
+            self.slots, '' if self.slots == 1 else 's')
 
 
 class SlotProvider(collections.namedtuple(
@@ -230,10 +246,26 @@ class _Auditor:
         return self.ratios[root]
 
 
+#: The statuses of a server Nova is moving or rebuilding.
+MOVING = ('RESIZE', 'VERIFY_RESIZE', 'MIGRATING', 'REBUILD')
+
+
+def _action(server, kind):
+    """What to do; nothing before Nova is done with a server it moves."""
+    task = server.get('OS-EXT-STS:task_state')
+    if server.get('status') not in MOVING and not task:
+        return ACTIONS[kind]
+    return ('Nova is moving or rebuilding it (status %s%s): confirm or '
+            'revert a resize, or wait for the task to end, and audit again '
+            'before acting; then: %s' % (
+                server.get('status'), ', task %s' % task if task else '',
+                ACTIONS[kind]))
+
+
 def _finding(server, model, kind, problem):
     return Finding(server['id'], server['name'],
                    server.get('OS-EXT-SRV-ATTR:host') or '-', model or '-',
-                   kind, problem, ACTIONS[kind])
+                   kind, problem, _action(server, kind))
 
 
 def _judge(auditor, server, held):
@@ -319,16 +351,54 @@ def _unconfidential_devices(auditor, server, request):
             not auditor.traits(provider) & cc_traits]
 
 
+#: Where Nova's migrations end; any other status is a move in progress,
+#: whose migration holds the source host's allocation until it is confirmed
+#: or reverted (as nova.db.main.api's
+#: migration_get_in_progress_by_host_and_node, which nova-manage placement
+#: audit reads).
+MIGRATION_ENDED = ('confirmed', 'reverted', 'error', 'failed', 'completed',
+                   'cancelled', 'done')
+#: The compute microversion that shows a migration's UUID, its consumer in
+#: Placement.
+MIGRATION_UUID_VERSION = '2.59'
+
+
+def _migrations_in_progress(cloud, node):
+    """The UUIDs of Nova's migrations in progress to or from a node."""
+    try:
+        hypervisors = cloud.get(
+            'compute', '/os-hypervisors/detail?hypervisor_hostname_pattern=%s'
+            % urllib.parse.quote(node))['hypervisors']
+    except sev_cloud.CloudError as error:
+        if error.status != 404:
+            raise
+        hypervisors = []  # Its compute node is gone.
+    # A pattern matches by substring; the service host is what Nova's
+    # migrations name, and usually the node's own name.
+    hosts = {hypervisor['service']['host'] for hypervisor in hypervisors
+             if hypervisor['hypervisor_hostname'] == node} or {node}
+    return {migration['uuid']
+            for host in sorted(hosts)
+            for migration in cloud.get_all(
+                'compute', '/os-migrations?host=%s' % urllib.parse.quote(host),
+                'migrations', MIGRATION_UUID_VERSION)
+            if migration['status'] not in MIGRATION_ENDED}
+
+
 def _orphans(cloud, providers, servers):
-    """Slots held by consumers that are no server, migrations aside."""
-    findings = []
+    """Slots held by consumers that are no server, moves aside.
+
+    A consumer that is no server is asked of Nova's migrations of its
+    host: one in progress still owns the source host's allocation.
+    """
+    findings, moving = [], {}
     for provider in providers:
         for consumer in sorted(set(provider.consumers) - servers):
-            consumer_type = cloud.get(
-                'placement', '/allocations/%s' % consumer).get(
-                    'consumer_type')
-            if consumer_type == 'MIGRATION':
-                continue  # The source host's share of a move in progress.
+            if provider.host not in moving:
+                moving[provider.host] = _migrations_in_progress(
+                    cloud, provider.host)
+            if consumer in moving[provider.host]:
+                continue
             findings.append(Finding(
                 consumer, '-', provider.host, provider.model, ORPHAN_SLOT,
                 '%s slot held by consumer %s, which is no server'
@@ -338,7 +408,7 @@ def _orphans(cloud, providers, servers):
 
 
 def run(cloud, page_size=PAGE_SIZE):
-    """Every finding in the cloud, sorted by host, server and kind.
+    """Every finding in the cloud, sorted by host, server and kind: Findings.
 
     Judged with this process's ``[sev_scheduler]`` options (the checks,
     ``allow_memory_overcommit``): see ``conf.use_scheduler_conf``.
@@ -366,4 +436,8 @@ def run(cloud, page_size=PAGE_SIZE):
               'providers: API calls %(calls)s',
               {'servers': len(servers), 'providers': len(providers),
                'calls': cloud.calls})
-    return sorted(findings, key=lambda f: (f.host, f.server, f.kind))
+    return Findings(sorted(findings, key=lambda f: (f.host, f.server,
+                                                    f.kind)),
+                    servers=len(servers),
+                    slots=sum(sum(provider.consumers.values())
+                              for provider in providers))

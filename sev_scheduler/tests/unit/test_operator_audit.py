@@ -79,10 +79,17 @@ class AuditRunTestCase(testtools.TestCase):
              % uuids.child): {'allocations': {
                  uuids.plain: held, uuids.migration: held,
                  uuids.orphan: held}},
-            ('placement', '/allocations/%s' % uuids.migration): {
-                'allocations': {}, 'consumer_type': 'MIGRATION'},
-            ('placement', '/allocations/%s' % uuids.orphan): {
-                'allocations': {}, 'consumer_type': 'INSTANCE'},
+            # Nova's migrations of the host: one waits for confirmation,
+            # the other, ended, left its allocation behind.
+            ('compute', '/os-hypervisors/detail?hypervisor_hostname_pattern='
+             'sev1'): {'hypervisors': [
+                 {'hypervisor_hostname': 'sev1', 'service': {
+                     'host': 'compute-1'}},
+                 {'hypervisor_hostname': 'sev10', 'service': {
+                     'host': 'compute-10'}}]},
+            ('compute', '/os-migrations?host=compute-1'): {'migrations': [
+                {'uuid': uuids.migration, 'status': 'finished'},
+                {'uuid': uuids.orphan, 'status': 'confirmed'}]},
             ('placement', '/resource_providers?name=sev1'): {
                 'resource_providers': [{'uuid': uuids.root,
                                         'root_provider_uuid': uuids.root}]},
@@ -127,6 +134,19 @@ class AuditRunTestCase(testtools.TestCase):
         findings = audit.run(self.cloud, page_size=2)
         self.assertNotIn(uuids.migration,
                          [finding.server for finding in findings])
+        # Asked of the service host of the node, once.
+        self.assertEqual(1, self.cloud.urls.count(
+            ('compute', '/os-migrations?host=compute-1')))
+
+    def test_server_being_moved_action_waits(self):
+        self.cloud.bodies[_page(None)[0]]['servers'][1].update(
+            {'status': 'VERIFY_RESIZE'})
+        no_slot, = [finding for finding in audit.run(self.cloud, page_size=2)
+                    if finding.kind == audit.NO_SLOT]
+        self.assertTrue(no_slot.action.startswith(
+            'Nova is moving or rebuilding it (status VERIFY_RESIZE): '
+            'confirm or revert a resize, or wait for the task to end, and '
+            'audit again before acting; then: '), no_slot.action)
 
     def test_root_with_child_slot_providers_not_read(self):
         audit.run(self.cloud, page_size=2)
@@ -210,9 +230,9 @@ class AuditRunTestCase(testtools.TestCase):
         orphan, = [finding for finding in audit.run(self.cloud, page_size=2)
                    if finding.kind == audit.ORPHAN_SLOT]
         self.assertEqual(
-            'a leaked allocation, for instance of a deleted server: '
-            'openstack resource provider allocation delete %s'
-            % uuids.orphan, orphan.action)
+            'a leaked allocation (no server, no migration in progress), for '
+            'instance of a deleted server: openstack resource provider '
+            'allocation delete %s' % uuids.orphan, orphan.action)
 
 
 class AuditCommandTestCase(base.CommandTestCase):
