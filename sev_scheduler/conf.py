@@ -404,9 +404,7 @@ def use_scheduler_conf(paths, conf=None):
     """
     conf = CONF if conf is None else conf
     private = cfg.ConfigOpts()
-    # Groups made by name, not sev_group: oslo.config copies an OptGroup
-    # shallowly, so conf's overrides would show through its options.
-    private.register_opts(sev_opts, group=sev_group.name)
+    register_opts(private)
     for group, opts, _ in NOVA_DEVICE_OPTIONS:
         private.register_opts(opts, group=group)
     try:
@@ -428,8 +426,12 @@ def use_scheduler_conf(paths, conf=None):
 
 
 def register_opts(conf):
-    conf.register_group(sev_group)
-    conf.register_opts(sev_opts, group=sev_group)
+    # A group of its own: oslo.config copies an OptGroup shallowly, so
+    # overrides set in one ConfigOpts would show in every other one
+    # registered with sev_group (the status command's, tests').
+    conf.register_group(cfg.OptGroup(sev_group.name, title=sev_group.title,
+                                     help=sev_group.help))
+    conf.register_opts(sev_opts, group=sev_group.name)
 
 
 def list_opts():

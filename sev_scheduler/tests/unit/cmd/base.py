@@ -16,13 +16,23 @@ import logging
 import os
 
 import fixtures
+from oslo_config import fixture as config_fixture
 import testtools
 
+from nova.pci import request as pci_request
+
 from sev_scheduler.cmd import main
+from sev_scheduler import conf
 
 
 class CommandTestCase(testtools.TestCase):
     """Runs ``sev-scheduler`` as an operator would, output captured."""
+
+    def setUp(self):
+        super().setUp()
+        # What --nova-conf sets in this process is undone after the test.
+        self.useFixture(config_fixture.Config(conf.CONF))
+        self.addCleanup(pci_request.get_alias_from_config.cache_clear)
 
     def run_command(self, *argv):
         stdout, stderr = io.StringIO(), io.StringIO()

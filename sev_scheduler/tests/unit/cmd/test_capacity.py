@@ -15,14 +15,10 @@ import os
 
 import fixtures
 import os_traits
-from oslo_config import fixture as config_fixture
 from oslo_utils.fixture import uuidsentinel as uuids
 import testtools
 
-from nova.pci import request as pci_request
-
 from sev_scheduler import compat
-from sev_scheduler import conf
 from sev_scheduler.operators import capacity
 from sev_scheduler.operators import cloud as sev_cloud
 from sev_scheduler.tests.unit.cmd import base
@@ -183,9 +179,6 @@ class CapacityTestCase(base.CommandTestCase):
             '[sev_scheduler]\nsnp_pci_aliases = cc-gpu\n'
             'confidential_device_traits = %s\n'
             % (self.placement.endpoint, CC_TRAIT)))
-        # What --nova-conf sets is undone after the test.
-        self.useFixture(config_fixture.Config(conf.CONF))
-        self.addCleanup(pci_request.get_alias_from_config.cache_clear)
         status, out, err = self.run_command('capacity', '-f', 'json',
                                             '--nova-conf', nova_conf)
         self.assertEqual(0, status, err)

@@ -109,9 +109,6 @@ class CheckRequestTestCase(base.CommandTestCase):
 
     def _scheduler_nova_conf(self, alias_traits):
         """The nova.conf of a scheduler offering 'cc-gpu' to SNP guests."""
-        # What use_scheduler_conf sets is undone after the test.
-        self.useFixture(config_fixture.Config(conf.CONF))
-        self.addCleanup(pci_request.get_alias_from_config.cache_clear)
         return self.write_file('nova.conf', (
             '[pci]\n'
             'alias = {"name": "cc-gpu", "vendor_id": "10de", '
