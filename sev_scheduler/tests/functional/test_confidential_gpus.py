@@ -28,6 +28,8 @@ fault. The options need amd-sev-snp, which Nova has since 2026.2.
 
 from oslo_serialization import jsonutils
 
+from nova import context as nova_context
+from nova import objects
 from nova.tests.functional.api import client
 
 from sev_scheduler import compat
@@ -114,7 +116,8 @@ class ConfidentialGPUTestBase(test_explain.ExplainTestBase):
         Its allocations in Placement: MEM_ENCRYPTION_CONTEXT on the host's
         ``<host>_amd_sev_snp`` provider, the GPU's class on the provider of
         the host's GPU, which has the CC trait; no other slot or device
-        than those, and those of the ``others`` hosts.
+        than those, and those of the ``others`` hosts. In Nova's database,
+        the host's GPU is the server's.
         """
         self.assertEqual(hostname, self.host_of(server))
         expected = {}
@@ -130,6 +133,13 @@ class ConfidentialGPUTestBase(test_explain.ExplainTestBase):
                 self._get_allocations_by_server_uuid(server['id']).items()}
         self.assertEqual(expected, {rp: resources for rp, resources
                                     in held.items() if resources})
+        # The compute claimed the GPU Placement gave the server.
+        context = nova_context.get_admin_context()
+        node = objects.ComputeNode.get_by_nodename(context, hostname)
+        self.assertEqual(
+            [(server['id'], 'allocated')],
+            [(device.instance_uuid, device.status) for device in
+             objects.PciDeviceList.get_by_compute_node(context, node.id)])
 
 
 class BootTestCase(ConfidentialGPUTestBase):
