@@ -195,7 +195,7 @@ class BootTestCase(ConfidentialGPUTestBase):
             {'snp_cc': missing, 'snp_plain': missing},
             {host['host']: host['verdict'] for host in shown['Hosts']})
 
-    def test_sev_gpu_fails(self):
+    def test_sev_gpu_allowed_alias_fails(self):
         # 'sev_cc' and 'snp_cc' have an amd-sev slot beside a CC GPU:
         # Placement offers them, SEVFilter refuses the request.
         server = self.boot(flavor='snp_gpu', image='sev',
@@ -268,7 +268,7 @@ class MovesTestCase(ConfidentialGPUTestBase):
             self.server, {'status': 'ACTIVE', 'OS-EXT-STS:task_state': None})
         self._assert_stayed(server)
 
-    def test_resize_passes(self):
+    def test_resize_cc_device_free_passes(self):
         server = self._resize_server(self.server,
                                      self.flavors['snp_gpu_large'])
         self._assert_moved(self._confirm_resize(server))
@@ -278,7 +278,7 @@ class MovesTestCase(ConfidentialGPUTestBase):
         self._refused_move(
             {'resize': {'flavorRef': self.flavors['snp_gpu_large']}})
 
-    def test_cold_migration_passes(self):
+    def test_cold_migration_cc_device_free_passes(self):
         self._assert_moved(self._confirm_resize(self.migrate(self.server)))
 
     def test_cold_migration_no_cc_device_free_fails(self):
@@ -290,7 +290,7 @@ class MovesTestCase(ConfidentialGPUTestBase):
             host='snp_cc1', binary='nova-compute')[0]
         self.admin_api.put_service_force_down(service['id'], True)
 
-    def test_evacuate_passes(self):
+    def test_evacuate_cc_device_free_passes(self):
         self._force_down_snp_cc1()
         # Since microversion 2.95 an evacuated server arrives stopped.
         server = self._evacuate_server(self.server, expected_host='snp_cc2')
