@@ -10,7 +10,7 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""Confidential GPUs for SEV-SNP guests, end to end (issue 20, item 4).
+"""Confidential GPUs for SEV-SNP guests, end to end.
 
 The cloud of ``doc/source/admin/confidential-gpus.rst``: every host has one
 passthrough GPU, reported in Placement (``[pci] report_in_placement``);
