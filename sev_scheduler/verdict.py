@@ -17,6 +17,7 @@ offline answer is the filter's own.
 """
 
 import collections
+import re
 
 from nova import exception
 
@@ -29,11 +30,21 @@ FAULT_MESSAGE_BYTES = 255
 _FAULT_PREFIX = exception.NoValidHost(reason='').format_message()
 
 
+def _invalid_template():
+    return _("Invalid memory encryption request: %s")
+
+
+def _conflict_template(model):
+    """The subject of a conflict reason; "%s" stands for the model."""
+    if model:
+        return _("Memory encryption (%s) cannot be used with ")
+    return _("Memory encryption cannot be used with ")
+
+
 def invalid_reason(request):
     """Why the encryption request cannot be honoured as written, or None."""
     if request.encryption.error:
-        return (_("Invalid memory encryption request: %s")
-                % request.encryption.error)
+        return _invalid_template() % request.encryption.error
     return None
 
 
@@ -49,9 +60,28 @@ def conflict_reason(request, checks):
     if not conflicts:
         return None
     model = request.encryption.model
-    subject = (_("Memory encryption (%s) cannot be used with ") % model
-               if model else _("Memory encryption cannot be used with "))
-    return fitting_reason(subject, conflicts)
+    subject = _conflict_template(model)
+    return fitting_reason(subject % model if model else subject, conflicts)
+
+
+def fault_reason(message):
+    """The request-level reason a server's fault holds, or None.
+
+    SEVFilter's refusal is the fault "No valid host was found. <reason>"
+    (``NoValidHost``, cut by Nova at 255 bytes): the reason is known by
+    how ``invalid_reason`` and ``conflict_reason`` begin it, in this
+    process's language. A fault without a reason (Placement had no
+    candidate) or with another one is not the filter's: None.
+    """
+    if not message or not message.startswith(_FAULT_PREFIX):
+        return None
+    reason = message[len(_FAULT_PREFIX):]
+    templates = (_invalid_template(), _conflict_template(True),
+                 _conflict_template(None))
+    if any(re.match(re.escape(template).replace('%s', '.+?'), reason)
+           for template in templates):
+        return reason
+    return None
 
 
 def _fits(reason):

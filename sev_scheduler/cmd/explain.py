@@ -57,9 +57,18 @@ class Explain(base.CloudCommand, show.ShowOne):
     allocation ratio in Placement, cap, isolation, nova-compute service).
     The last field, Answer, is one line to paste. The [sev_scheduler]
     options are the scheduler's when --nova-conf names its nova.conf.
+
+    A server whose fault is SEVFilter's refusal is refused for that
+    reason. What the API does not show (the disk bus of a volume or the
+    ports of a server never placed) may be refused: a fit is then "cannot
+    tell".
     """
 
-    verdicts = ((base.OK, 'would fit'), (base.FAILURE, 'would not fit'))
+    verdicts = ((base.OK, 'would fit'),
+                (base.WARNING, 'cannot tell: would fit as far as the API '
+                               'shows'),
+                (base.FAILURE, 'refused: would not fit, or SEVFilter '
+                               'refused it (its fault)'))
 
     def get_description(self):
         return '%s\n\n%s' % (super().get_description(), base.UNSEEN_PATHS)

@@ -20,6 +20,9 @@ Nova's own allocation candidates query
 (``ResourceRequest.from_request_spec``), and says for every host with
 slots of the model why it can or cannot take the guest. The answer is one
 line a support engineer can paste.
+
+A server SEVFilter refused is answered with the reason of its fault, which
+may name what the APIs no longer show.
 """
 
 import collections
@@ -36,6 +39,7 @@ from sev_scheduler import conf
 from sev_scheduler.operators import capacity
 from sev_scheduler.operators import cloud as sev_cloud
 from sev_scheduler.operators import requests
+from sev_scheduler import verdict as sev_verdict
 
 #: The options of ``[sev_scheduler]`` that change the answer.
 OPTIONS = ('checks', 'safe_resource_classes', 'allow_memory_overcommit',
@@ -48,7 +52,8 @@ DEVICE_OPTIONS = ('snp_pci_aliases', 'confidential_device_traits')
 TECHNOLOGY = {'amd-sev': 'SEV', 'amd-sev-es': 'SEV-ES',
               'amd-sev-snp': 'SEV-SNP'}
 
-FITS, REFUSED, BAD_INPUT = 0, 2, 1
+#: The exit codes: fits, cannot tell, refused.
+FITS, WARNING, REFUSED = 0, 1, 2
 
 
 class ExplainError(Exception):
@@ -365,8 +370,20 @@ def answer(model, refusals, hosts, devices=(), isolate=False):
     return 'refused: %s' % '; '.join(named), REFUSED
 
 
+def _unsure(line, code, hosts, unseen):
+    """What the APIs do not show may be refused: a fit is never promised."""
+    if code != FITS or not unseen:
+        return line, code
+    return ('cannot tell: not seen: %s (%s can take what the API shows)'
+            % (', '.join(unseen),
+               ', '.join(host.name for host in hosts if host.fits)), WARNING)
+
+
 def explain(cloud, asked, config_source):
     """Judge ``asked`` against the cloud: a Result.
+
+    A server refused by SEVFilter is refused for the reason its fault
+    gives.
 
     :param config_source: where ``[sev_scheduler]`` came from, for the
         output.
@@ -388,6 +405,16 @@ def explain(cloud, asked, config_source):
              ('Model', encryption.model or '-'),
              ('Devices', requests.device_verdicts(request))]
     refusals = requests.refusals(request)
+    fault = sev_verdict.fault_reason(asked.fault)
+    if fault is not None:
+        # SEVFilter's own refusal, maybe for what the APIs do not show
+        # (the bus of a volume of a server never placed).
+        refusals += [] if any(reason.startswith(fault)
+                              for reason in refusals) else [
+            "SEVFilter, in the server's fault: %s" % fault]
+        return Result(rows, refusals,
+                      ['not asked: SEVFilter refused the request'], [],
+                      'refused: %s' % fault, REFUSED)
     options = conf.CONF.sev_scheduler
     if encryption.error:
         return Result(rows, refusals, ['not asked'], [],
@@ -429,7 +456,6 @@ def explain(cloud, asked, config_source):
                              options.isolate_sev_hosts)
     line, code = answer(model, refusals, hosts, devices,
                         options.isolate_sev_hosts)
-    if code == FITS and model is not None and asked.unseen:
-        line += ', as far as the API shows (not seen: %s)' % ', '.join(
-            asked.unseen)
+    if model is not None:
+        line, code = _unsure(line, code, hosts, asked.unseen)
     return Result(rows, refusals, placement, hosts, line, code)

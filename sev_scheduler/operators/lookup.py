@@ -61,6 +61,8 @@ class Asked:
     unseen: list = dataclasses.field(default_factory=list)
     #: the boot volume's image properties, from Cinder; None if not read
     volume_image: dict | None = None
+    #: the message of a server's fault
+    fault: str | None = None
 
     @property
     def properties(self):
@@ -192,8 +194,9 @@ def for_server(cloud, name_or_id):
     flavor = server['flavor']
     rows = [('Server', '%s (%s)' % (server['name'], server['id'])),
             ('Status', server['status'])]
+    fault = (server.get('fault') or {}).get('message')
     if server.get('fault'):
-        rows.append(('Fault', server['fault'].get('message')))
+        rows.append(('Fault', fault))
     rows.append(('Flavor', '%s, as embedded in the server'
                  % flavor.get('original_name')))
     unseen = []
@@ -259,4 +262,4 @@ def for_server(cloud, name_or_id):
         rows.append(('Not seen', unseen))
     return Asked(flavor=flavor, image=image, volumes=volumes,
                  ports=ports or [], rows=rows, boot_volume=boot_volume,
-                 unseen=kinds, volume_image=properties)
+                 unseen=kinds, volume_image=properties, fault=fault)

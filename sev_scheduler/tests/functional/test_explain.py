@@ -247,17 +247,36 @@ class HostsTestCase(ExplainTestBase):
              'IDE bus: volume %s (block device mapping disk_bus=ide)'
              % volume_id, 2), (shown['Answer'], status))
 
-    def test_volume_bus_the_api_does_not_show(self):
-        # The fault has SEVFilter's reason; the API shows no bus for a
-        # volume of a server never placed.
+    def test_filter_refusal_not_seen_refused_fails(self):
+        # SEVFilter refused the IDE volume; the API shows no bus for a
+        # volume of a server never placed: the fault's reason is the
+        # answer, never a fit.
         server = self.boot_with_volume('ide')
-        shown = self.assert_answer(
-            'would fit on sev1, as far as the API shows (not seen: volume '
-            'buses, ports)', 0, server['id'])
-        self.assertIn('the IDE bus', shown['Fault'])
+        fault = self.assert_refused(server, 'the IDE bus')
+        reason = fault[len('No valid host was found. '):]
+        self.assertTrue(reason.startswith('Memory encryption (amd-sev) '
+                                          'cannot be used with'), fault)
+        shown = self.assert_answer('refused: %s' % reason, 2, server['id'])
+        self.assertEqual(fault, shown['Fault'])
         self.assertEqual(
             ['%s: the bus Nova picks'
              % nova_fixtures.CinderFixture.SWAP_OLD_VOL], shown['Volumes'])
+
+    def test_not_seen_never_fits_fails(self):
+        # No slot free when it booted: Placement's fault, without a reason.
+        # Once a slot is free, what the API does not show (the volume's
+        # bus, its ports) may still be refused: no fit is promised.
+        first = self.boot(image='sev')
+        self.boot(image='sev')
+        server = self.boot_with_volume()
+        self.assertEqual('No valid host was found. ', self.fault_of(server))
+        self._delete_server(first)
+        shown = self.assert_answer(
+            'cannot tell: not seen: volume buses, ports (sev1 can take what '
+            'the API shows)', 1, server['id'])
+        self.assertIn('the disk bus of volume(s) %s'
+                      % nova_fixtures.CinderFixture.SWAP_OLD_VOL,
+                      shown['Not seen'][0])
 
     def test_plain_request_isolated(self):
         self.flags(isolate_sev_hosts=True, group='sev_scheduler')

@@ -25,6 +25,7 @@ from sev_scheduler.operators import explain
 from sev_scheduler.operators import requests
 from sev_scheduler.tests.unit import factories
 from sev_scheduler.tests.unit import releases
+from sev_scheduler import verdict
 
 SEV = 'amd-sev'
 
@@ -188,6 +189,74 @@ class AnswerTestCase(test.NoDBTestCase):
              'host(s) (isolate_sev_hosts)', 0),
             self._answer(_judged(_host(), model=None, isolate=True),
                          model=None, isolate=True))
+
+
+class UnseenTestCase(test.NoDBTestCase):
+    """What the APIs do not show may be refused: never a fit."""
+
+    def test_fit_with_unseen_cannot_tell(self):
+        hosts = _judged(_host('sev1'), _host('sev2', used=3))
+        self.assertEqual(
+            ('cannot tell: not seen: volume buses, ports (sev1 can take '
+             'what the API shows)', 1),
+            explain._unsure('would fit on sev1', 0, hosts,
+                            ['volume buses', 'ports']))
+
+    def test_fit_all_seen_passes(self):
+        self.assertEqual(('would fit on sev1', 0), explain._unsure(
+            'would fit on sev1', 0, _judged(_host()), []))
+
+    def test_refusal_with_unseen_stays_refused(self):
+        # What is not seen can only add a reason to refuse.
+        self.assertEqual(('refused: x', 2), explain._unsure(
+            'refused: x', 2, _judged(_host(used=3)), ['ports']))
+
+
+class FaultReasonTestCase(test.NoDBTestCase):
+    """Which faults are SEVFilter's own request-level refusal."""
+
+    PREFIX = 'No valid host was found. '
+
+    def _request(self, extra_specs, properties=None, **kwargs):
+        return requests.build(extra_specs, properties or {
+            'hw_firmware_type': 'uefi', 'hw_machine_type': 'q35'}, **kwargs)
+
+    def test_conflict_with_model_read(self):
+        request = self._request({'hw:mem_encryption': 'true'},
+                                volumes=[(None, 'ide')])
+        reason, = requests.refusals(request)
+        self.assertEqual(reason, verdict.fault_reason(self.PREFIX + reason))
+
+    def test_invalid_request_read(self):
+        reason, = requests.refusals(self._request(
+            {'hw:mem_encryption': 'maybe'}))
+        self.assertTrue(reason.startswith('Invalid memory encryption'))
+        self.assertEqual(reason, verdict.fault_reason(self.PREFIX + reason))
+
+    def test_conflict_without_model_read(self):
+        reason = 'Memory encryption cannot be used with the IDE bus: x'
+        self.assertEqual(reason, verdict.fault_reason(self.PREFIX + reason))
+
+    def test_reason_cut_by_nova_read(self):
+        request = self._request(
+            {'hw:mem_encryption': 'true'},
+            volumes=[(None, 'ide')] * 12)
+        reason, = requests.refusals(request)
+        cut = (self.PREFIX + reason)[:verdict.FAULT_MESSAGE_BYTES]
+        self.assertEqual(cut[len(self.PREFIX):], verdict.fault_reason(cut))
+
+    def test_placement_fault_not_read(self):
+        # No candidate: no filter ran, the fault has no reason.
+        self.assertIsNone(verdict.fault_reason(self.PREFIX))
+
+    def test_other_reason_not_read(self):
+        for message in (
+                self.PREFIX + 'Memory encryption was requested but could '
+                'not be checked at this time; please try again later',
+                self.PREFIX + 'There are not enough hosts available.',
+                'Memory encryption (amd-sev) cannot be used with x',
+                'Build of instance x aborted', '', None):
+            self.assertIsNone(verdict.fault_reason(message), message)
 
 
 @releases.requires_model(compat.AMD_SEV_SNP)

@@ -10,7 +10,8 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""``sev-scheduler explain``: bad input exits 1, never 2 ("would not fit").
+"""``sev-scheduler explain``: bad input exits 64 or 255, never 2 ("would
+not fit").
 
 What it answers is tested against the in-process cloud, in
 ``tests/functional/test_explain.py``.
@@ -54,6 +55,11 @@ class ExplainInputTestCase(base.CommandTestCase):
 
     def test_server_and_flavor_usage_fails(self):
         self.assertIn('not both', self._usage('srv', '--flavor', 'f'))
+
+    def test_help_lists_cannot_tell_passes(self):
+        status, out, _err = self.run_command('help', 'explain')
+        self.assertEqual(0, status)
+        self.assertIn('1 cannot tell', ' '.join(out.split()))
 
     def test_bad_nova_conf_value_error_fails(self):
         conf = self.write_file(
