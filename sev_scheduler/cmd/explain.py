@@ -59,14 +59,18 @@ class Explain(base.CloudCommand, show.ShowOne):
     options are the scheduler's when --nova-conf names its nova.conf.
 
     A server whose fault is SEVFilter's refusal is refused for that
-    reason. What the API does not show (the disk bus of a volume or the
-    ports of a server never placed) may be refused: a fit is then "cannot
-    tell".
+    reason. A server placed on a host is answered with where it runs and
+    the slots it holds; --again judges whether it would fit if scheduled
+    again (a move, a rebuild, an unshelve), what it holds counted free.
+    What the API does not show (the disk bus of a volume or the ports of a
+    server never placed) may be refused: a fit is then "cannot tell".
     """
 
-    verdicts = ((base.OK, 'would fit'),
+    verdicts = ((base.OK, 'would fit; or the server runs, holding the slot '
+                          'it asks for'),
                 (base.WARNING, 'cannot tell: would fit as far as the API '
-                               'shows'),
+                               'shows; or the server runs without the slot '
+                               'it asks for'),
                 (base.FAILURE, 'refused: would not fit, or SEVFilter '
                                'refused it (its fault)'))
 
@@ -92,6 +96,12 @@ class Explain(base.CloudCommand, show.ShowOne):
             '--port-vnic-type', metavar='TYPE', action='append', default=[],
             choices=VNIC_TYPES,
             help='a port of this vnic_type (repeatable)')
+        parser.add_argument(
+            '--again', action='store_true',
+            help='for a SERVER placed on a host: judge as well whether it '
+                 'would fit if scheduled again (a move, a rebuild, an '
+                 'unshelve), counting its own slot and what it holds on its '
+                 'host as free')
         base.add_scheduler_conf_argument(parser)
         self.add_cloud_arguments(parser)
         return parser
@@ -103,6 +113,10 @@ class Explain(base.CloudCommand, show.ShowOne):
                     parsed_args.volume_bus or parsed_args.port_vnic_type):
                 raise base.UsageError(
                     'give either SERVER or --flavor and --image, not both')
+        elif parsed_args.again:
+            raise base.UsageError(
+                '--again judges a SERVER placed on a host: give its name '
+                'or ID')
         elif not (parsed_args.flavor and parsed_args.image):
             raise base.UsageError(
                 'give SERVER, or --flavor and --image for a request not '
@@ -125,7 +139,7 @@ class Explain(base.CloudCommand, show.ShowOne):
             source = 'no --nova-conf'
         cloud = self.cloud(parsed_args)
         result = explain.explain(cloud, self._asked(cloud, parsed_args),
-                                 source)
+                                 source, again=parsed_args.again)
         self.exit_code = result.exit_code
         hosts = [_host(host) for host in result.hosts]
         fields_ = [name for name, _ in result.rows] + [

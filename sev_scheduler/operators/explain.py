@@ -22,7 +22,9 @@ slots of the model why it can or cannot take the guest. The answer is one
 line a support engineer can paste.
 
 A server SEVFilter refused is answered with the reason of its fault, which
-may name what the APIs no longer show.
+may name what the APIs no longer show. A server placed on a host is
+answered with where it runs and the slots it holds; whether it would fit
+again is judged only when asked, with what it holds counted free.
 """
 
 import collections
@@ -52,7 +54,8 @@ DEVICE_OPTIONS = ('snp_pci_aliases', 'confidential_device_traits')
 TECHNOLOGY = {'amd-sev': 'SEV', 'amd-sev-es': 'SEV-ES',
               'amd-sev-snp': 'SEV-SNP'}
 
-#: The exit codes: fits, cannot tell, refused.
+#: The exit codes: fits (or runs holding what it asks for), cannot tell
+#: (or runs without the slot it asks for), refused.
 FITS, WARNING, REFUSED = 0, 1, 2
 
 
@@ -90,6 +93,26 @@ class Host:
     @property
     def fits(self):
         return not self.reasons
+
+
+@dataclasses.dataclass
+class Holding:
+    """What a server holds in Placement: its allocations."""
+
+    #: {provider UUID: {resource class: amount}}
+    resources: dict
+    #: {provider UUID: the UUID of its root provider}
+    roots: dict
+    #: [(host, model or None, amount)] of the slots it holds
+    slots: list
+
+    def in_tree(self, root):
+        """{resource class: amount} held in the tree of ``root``."""
+        held = collections.Counter()
+        for provider, resources in self.resources.items():
+            if self.roots[provider] == root:
+                held.update(resources)
+        return held
 
 
 @dataclasses.dataclass
@@ -163,11 +186,12 @@ def _build(asked):
 
 
 def _devices(resource_request, request):
-    """{device, as a sentence names it: the providers with one free}.
+    """{device, as a sentence names it: (listing, resource classes)}.
 
-    The PCI devices Nova asks Placement for (a group per device, with PCI
-    in Placement) with the traits their alias requires, then what else
-    the request asks that may be a device (an mdev class).
+    The listing finds the providers with one free. The PCI devices Nova
+    asks Placement for (a group per device, with PCI in Placement) with
+    the traits their alias requires, then what else the request asks that
+    may be a device (an mdev class).
     """
     devices, pci_classes = {}, set()
     for alias, group in requests.pci_groups(request):
@@ -175,14 +199,15 @@ def _devices(resource_request, request):
         traits = sorted(group.required_traits)
         name = "PCI device '%s'%s" % (
             alias, ' with %s' % ', '.join(traits) if traits else '')
-        devices[name] = capacity.device_listing(group.resources, traits)
+        devices[name] = (capacity.device_listing(group.resources, traits),
+                         set(group.resources))
     safe = set(conf.CONF.sev_scheduler.safe_resource_classes)
     merged = resource_request.merged_resources()
     for resource_class, amount in sorted(merged.items()):
         if (resource_class not in pci_classes and
                 mdev_vgpu.is_device(resource_class, safe)):
-            devices[resource_class] = capacity.device_listing(
-                {resource_class: amount}, ())
+            devices[resource_class] = (capacity.device_listing(
+                {resource_class: amount}, ()), {resource_class})
     return devices
 
 
@@ -202,16 +227,60 @@ def _placement_query(request):
 
 
 def _placement_answer(cloud, resource_request, request, query):
-    """(roots Nova's query offers, {device: roots with one free})."""
+    """(roots Nova's query offers, {device: (roots, resource classes)}).
+
+    The roots of a device are those with one free in their tree.
+    """
     summaries = cloud.get('placement', query)['provider_summaries']
     offered = {summary['root_provider_uuid']
                for summary in summaries.values()}
     devices = {}
-    for device, listing in _devices(resource_request, request).items():
+    for device, (listing, classes) in _devices(resource_request,
+                                               request).items():
         providers = cloud.get('placement', listing)['resource_providers']
-        devices[device] = {provider['root_provider_uuid']
-                           for provider in providers}
+        devices[device] = ({provider['root_provider_uuid']
+                            for provider in providers}, classes)
     return offered, devices
+
+
+def read_holding(cloud, server_id, model):
+    """What a server holds in Placement, its slots by host and model.
+
+    :param model: the model the request asks for, which names a slot
+        provider with the traits of several.
+    """
+    allocations = cloud.get('placement', '/allocations/%s'
+                            % server_id)['allocations']
+    holding = Holding({}, {}, [])
+    for uuid, held in sorted(allocations.items()):
+        provider = cloud.get('placement', '/resource_providers/%s' % uuid)
+        holding.resources[uuid] = held['resources']
+        holding.roots[uuid] = provider['root_provider_uuid']
+        amount = held['resources'].get(capacity.SLOT)
+        if not amount:
+            continue
+        traits = cloud.get('placement', '/resource_providers/%s/traits'
+                           % uuid)['traits']
+        models = [name for name, trait in capacity.MODEL_TRAITS.items()
+                  if trait in traits]
+        held_model = model if model in models else next(iter(models), None)
+        holding.slots.append((capacity.host_name(provider, held_model or ''),
+                              held_model, amount))
+    return holding
+
+
+def release(hosts, roots, holding):
+    """Count what a server holds as free, as if it were scheduled again.
+
+    Its slots on the hosts that have them, and, for the cap, every slot in
+    its host's tree.
+
+    :param roots: host name -> its root provider's UUID.
+    """
+    for host in hosts:
+        host.used -= sum(amount for name, model, amount in holding.slots
+                         if (name, model) == (host.name, host.model))
+        host.used_all -= holding.in_tree(roots[host.name])[capacity.SLOT]
 
 
 def _hypervisors(cloud):
@@ -329,6 +398,11 @@ def judge(host, model, locks_memory, isolate):
     return reasons
 
 
+def _count(number, noun):
+    """'1 host', '2 hosts'."""
+    return '%d %s%s' % (number, noun, '' if number == 1 else 's')
+
+
 def answer(model, refusals, hosts, devices=(), isolate=False):
     """(the one-line answer, exit code).
 
@@ -339,9 +413,10 @@ def answer(model, refusals, hosts, devices=(), isolate=False):
     if model is None and not refusals:
         if isolate and hosts:
             # A host has a row per model.
-            return ('not encrypted: SEVFilter keeps it off the %d '
-                    'SEV-capable host(s) (isolate_sev_hosts)'
-                    % len({host.name for host in hosts}), FITS)
+            return ('not encrypted: SEVFilter keeps it off the %s '
+                    '(isolate_sev_hosts)' % _count(
+                        len({host.name for host in hosts}),
+                        'SEV-capable host'), FITS)
         return 'not encrypted: SEVFilter does not refuse it', FITS
     if model is None:
         return 'refused: %s' % refusals[0], REFUSED
@@ -349,8 +424,9 @@ def answer(model, refusals, hosts, devices=(), isolate=False):
     if not hosts:
         return 'refused: no host has %s slots' % model, REFUSED
     if not any(host.free for host in hosts):
-        return ('refused: no free %s slot: %d hosts, %d of %d used' % (
-            model, len(hosts), sum(host.used for host in hosts),
+        return ('refused: no free %s slot: %s, %d of %d used' % (
+            model, _count(len(hosts), 'host'),
+            sum(host.used for host in hosts),
             sum(host.total for host in hosts)), REFUSED)
     for device in devices:
         if all(device in host.missing for host in hosts if host.free):
@@ -366,8 +442,31 @@ def answer(model, refusals, hosts, devices=(), isolate=False):
              for host in hosts if host.free]
     full = len(hosts) - len(named)
     if full:
-        named.append('%d full host%s' % (full, 's' if full > 1 else ''))
+        named.append(_count(full, 'full host'))
     return 'refused: %s' % '; '.join(named), REFUSED
+
+
+def placed(asked, holding, requested, model):
+    """(the one-line answer, exit code) for a server placed on a host.
+
+    Where it runs and the slots it holds. A server that asks for memory
+    encryption and holds no slot is a warning, as ``audit`` finds it.
+
+    :param requested: whether it asks for memory encryption; None when
+        its image cannot be read as Nova would.
+    """
+    where = 'runs on %s' % asked.host
+    if holding.slots:
+        return '%s, holding %s' % (where, ', '.join(
+            _count(amount, '%s slot' % (held_model or 'unknown model')) +
+            ('' if host == asked.node else ' on %s' % host)
+            for host, held_model, amount in holding.slots)), FITS
+    if requested is False:
+        return '%s, not encrypted' % where, FITS
+    if requested is None:
+        return '%s, holding no slot' % where, FITS
+    return ('%s, holding no %s slot though it asks for memory encryption'
+            % (where, model or 'memory encryption'), WARNING)
 
 
 def _unsure(line, code, hosts, unseen):
@@ -379,11 +478,13 @@ def _unsure(line, code, hosts, unseen):
                ', '.join(host.name for host in hosts if host.fits)), WARNING)
 
 
-def explain(cloud, asked, config_source):
+def explain(cloud, asked, config_source, again=False):
     """Judge ``asked`` against the cloud: a Result.
 
     A server refused by SEVFilter is refused for the reason its fault
-    gives.
+    gives. A server placed on a host is answered with where it runs and
+    what it holds; with ``again``, whether it would fit if scheduled again
+    as well, what it holds counted free.
 
     :param config_source: where ``[sev_scheduler]`` came from, for the
         output.
@@ -398,29 +499,62 @@ def explain(cloud, asked, config_source):
     except ValueError as error:
         # Nova's API refuses such an image: no scheduler ever sees it.
         reason = str(error)
-        return Result(rows, [reason], ['not asked'], [],
-                      'refused: %s' % reason, REFUSED)
+        result = Result(rows, [reason], ['not asked'], [],
+                        'refused: %s' % reason, REFUSED)
+        return _placed(cloud, asked, result, None, None, again)
     encryption = request.encryption
     rows += [('Encrypted', 'yes' if encryption.requested else 'no'),
              ('Model', encryption.model or '-'),
              ('Devices', requests.device_verdicts(request))]
     refusals = requests.refusals(request)
-    fault = sev_verdict.fault_reason(asked.fault)
-    if fault is not None:
-        # SEVFilter's own refusal, maybe for what the APIs do not show
-        # (the bus of a volume of a server never placed).
-        refusals += [] if any(reason.startswith(fault)
-                              for reason in refusals) else [
-            "SEVFilter, in the server's fault: %s" % fault]
-        return Result(rows, refusals,
-                      ['not asked: SEVFilter refused the request'], [],
-                      'refused: %s' % fault, REFUSED)
+    if asked.host:
+        holding = read_holding(cloud, asked.server_id, encryption.model)
+        result = Result(rows, refusals, [
+            'not asked: it runs on %s (--again asks)' % asked.host], [],
+            None, None)
+        if not again:
+            return _placed(cloud, asked, result, encryption, holding, again)
+    else:
+        holding = None
+        fault = sev_verdict.fault_reason(asked.fault)
+        if fault is not None:
+            # SEVFilter's own refusal, maybe for what the APIs do not
+            # show (the bus of a volume of a server never placed).
+            refusals += [] if any(reason.startswith(fault)
+                                  for reason in refusals) else [
+                "SEVFilter, in the server's fault: %s" % fault]
+            return Result(rows, refusals,
+                          ['not asked: SEVFilter refused the request'], [],
+                          'refused: %s' % fault, REFUSED)
+    result = _judge(cloud, rows, request, refusals, asked.unseen, holding)
+    return _placed(cloud, asked, result, encryption, holding, again)
+
+
+def _placed(cloud, asked, result, encryption, holding, again):
+    """``result``, or for a server placed on a host, where it runs first."""
+    if not asked.host:
+        return result
+    if holding is None:
+        holding = read_holding(cloud, asked.server_id, None)
+    line, code = placed(asked, holding,
+                        encryption and encryption.requested,
+                        encryption and encryption.model)
+    if again:
+        line, code = '%s; again: %s' % (line, result.answer), result.exit_code
+    return dataclasses.replace(result, answer=line, exit_code=code)
+
+
+def _judge(cloud, rows, request, refusals, unseen, holding):
+    """Judge the request on every host with slots of its model."""
+    encryption = request.encryption
     options = conf.CONF.sev_scheduler
     if encryption.error:
         return Result(rows, refusals, ['not asked'], [],
                       'refused: %s' % refusals[0], REFUSED)
     model = encryption.model
     hosts, roots = read_hosts(cloud, model)
+    if holding is not None:
+        release(hosts, roots, holding)
     placement = ['not asked: no encryption requested']
     devices = {}
     if model is not None:
@@ -440,14 +574,22 @@ def explain(cloud, asked, config_source):
             return Result(rows, refusals, ['GET %s' % query, str(error)],
                           hosts, "refused: Placement answered %d to Nova's "
                           "query: no filter runs" % error.status, REFUSED)
+        placement = ['GET %s' % query]
         for host in hosts:
             root = roots[host.name]
+            held = holding.in_tree(root) if holding else {}
             host.offered = root in offered
-            host.missing = [device for device, trees in devices.items()
-                            if root not in trees]
-        placement = ['GET %s' % query,
-                     'offers %d of these hosts'
-                     % sum(bool(host.offered) for host in hosts)]
+            if held and not host.offered:
+                # Placement counts what the server holds there as used.
+                host.offered = None
+                placement.append(
+                    '%s, where it runs: Placement counts what the server '
+                    'holds there as used; taken as free' % host.name)
+            host.missing = [device for device, (trees, classes)
+                            in devices.items()
+                            if root not in trees and not classes & set(held)]
+        placement.insert(1, 'offers %d of these hosts'
+                         % sum(bool(host.offered) for host in hosts))
     locks_memory = bool(encryption.config and
                         encryption.config.needs_locked_memory and
                         not options.allow_memory_overcommit)
@@ -457,5 +599,5 @@ def explain(cloud, asked, config_source):
     line, code = answer(model, refusals, hosts, devices,
                         options.isolate_sev_hosts)
     if model is not None:
-        line, code = _unsure(line, code, hosts, asked.unseen)
+        line, code = _unsure(line, code, hosts, unseen)
     return Result(rows, refusals, placement, hosts, line, code)

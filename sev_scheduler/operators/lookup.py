@@ -61,8 +61,12 @@ class Asked:
     unseen: list = dataclasses.field(default_factory=list)
     #: the boot volume's image properties, from Cinder; None if not read
     volume_image: dict | None = None
-    #: the message of a server's fault
+    #: a server's ID, the message of its fault, and where it is placed:
+    #: its compute service host and node (None when never placed)
+    server_id: str | None = None
     fault: str | None = None
+    host: str | None = None
+    node: str | None = None
 
     @property
     def properties(self):
@@ -197,6 +201,9 @@ def for_server(cloud, name_or_id):
     fault = (server.get('fault') or {}).get('message')
     if server.get('fault'):
         rows.append(('Fault', fault))
+    host = server.get('OS-EXT-SRV-ATTR:host')
+    if host:
+        rows.append(('Host', host))
     rows.append(('Flavor', '%s, as embedded in the server'
                  % flavor.get('original_name')))
     unseen = []
@@ -234,7 +241,7 @@ def for_server(cloud, name_or_id):
         kinds.append('ports')
     if ports:
         rows.append(('Ports', ['%s: %s' % port for port in ports]))
-    elif ports is not None and not server.get('OS-EXT-SRV-ATTR:host'):
+    elif ports is not None and not host:
         unseen.append('ports: none bound (Neutron binds ports on the host: '
                       'those of a server never placed are not shown)')
         kinds.append('ports')
@@ -262,4 +269,6 @@ def for_server(cloud, name_or_id):
         rows.append(('Not seen', unseen))
     return Asked(flavor=flavor, image=image, volumes=volumes,
                  ports=ports or [], rows=rows, boot_volume=boot_volume,
-                 unseen=kinds, volume_image=properties, fault=fault)
+                 unseen=kinds, volume_image=properties,
+                 server_id=server['id'], fault=fault, host=host,
+                 node=server.get('OS-EXT-SRV-ATTR:hypervisor_hostname'))

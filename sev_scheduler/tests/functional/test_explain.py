@@ -199,12 +199,66 @@ class PagesTestCase(ExplainTestBase):
     def test_hosts_beyond_first_page_passes(self):
         # The server embeds its flavor: no flavor listing is read.
         server = self.boot(image='sev', flavor='sev')
-        self.assert_answer('would fit on sev1, sev2', 0, server['id'])
+        self.assert_answer(
+            'runs on %s, holding 1 amd-sev slot; again: would fit on sev1, '
+            'sev2' % self.host_of(server), 0, '--again', server['id'])
 
     def test_flavor_beyond_first_page_passes(self):
         shown = self.assert_answer('would fit on sev1, sev2', 0,
                                    '--flavor', 'sev', '--image', 'sev')
         self.assertEqual('sev (%s)' % self.flavors['sev'], shown['Flavor'])
+
+
+class PlacedTestCase(ExplainTestBase):
+    """A server that holds a slot, on a host with every slot used."""
+
+    def setUp(self):
+        super().setUp()
+        # [DEFAULT] ram_allocation_ratio unset: Placement keeps what the
+        # operator sets there.
+        self.flags(ram_allocation_ratio=None)
+        self.start_host('sev1', slots=2)
+        self.server = self.boot(image='sev')
+        self.boot(image='sev')
+
+    def test_placed_server_runs_passes(self):
+        shown = self.assert_answer('runs on sev1, holding 1 amd-sev slot', 0,
+                                   self.server['id'])
+        self.assertEqual(
+            ['not asked: it runs on sev1 (--again asks)'],
+            shown['Placement'])
+
+    def test_plain_server_runs_passes(self):
+        server = self.boot(image='plain')
+        self.assert_answer('runs on sev1, not encrypted', 0, server['id'])
+
+    def test_one_full_host_fails(self):
+        server = self.boot(image='sev', expected_state='ERROR')
+        self.assert_answer(
+            'refused: no free amd-sev slot: 1 host, 2 of 2 used', 2,
+            server['id'])
+
+    def test_again_own_slot_free_passes(self):
+        shown = self.assert_answer(
+            'runs on sev1, holding 1 amd-sev slot; again: would fit on sev1',
+            0, '--again', self.server['id'])
+        host, = shown['Hosts']
+        self.assertEqual((2, 1, 1, 'can take it'),
+                         (host['total'], host['used'], host['free'],
+                          host['verdict']))
+
+    def test_again_overcommitted_host_fails(self):
+        self.set_memory_ratio('sev1', 1.5)
+        self.assert_answer(
+            'runs on sev1, holding 1 amd-sev slot; again: refused: sev1: '
+            'RAM allocation ratio 1.5 in Placement: amd-sev guests lock '
+            'their memory', 2, '--again', self.server['id'])
+
+    def test_again_without_server_usage_fails(self):
+        status, shown, err = self.explain('--again', '--flavor', 'sev',
+                                          '--image', 'sev')
+        self.assertEqual((64, None), (status, shown))
+        self.assertIn('--again judges a SERVER', err)
 
 
 class HostsTestCase(ExplainTestBase):
@@ -281,8 +335,8 @@ class HostsTestCase(ExplainTestBase):
     def test_plain_request_isolated(self):
         self.flags(isolate_sev_hosts=True, group='sev_scheduler')
         self.assert_answer(
-            'not encrypted: SEVFilter keeps it off the 1 SEV-capable '
-            'host(s) (isolate_sev_hosts)', 0,
+            'not encrypted: SEVFilter keeps it off the 1 SEV-capable host '
+            '(isolate_sev_hosts)', 0,
             '--flavor', 'plain', '--image', 'plain')
 
     def test_trait_property_query_as_nova_builds_it_fails(self):

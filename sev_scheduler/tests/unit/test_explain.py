@@ -21,13 +21,16 @@ from nova import test
 
 from sev_scheduler import compat
 from sev_scheduler import conf
+from sev_scheduler.operators import capacity
 from sev_scheduler.operators import explain
+from sev_scheduler.operators import lookup
 from sev_scheduler.operators import requests
 from sev_scheduler.tests.unit import factories
 from sev_scheduler.tests.unit import releases
 from sev_scheduler import verdict
 
 SEV = 'amd-sev'
+SLOT = capacity.SLOT
 
 
 def _host(name='sev1', total=3, used=0, **kwargs):
@@ -121,6 +124,17 @@ class AnswerTestCase(test.NoDBTestCase):
             ('refused: no free amd-sev slot: 2 hosts, 6 of 6 used', 2),
             self._answer(hosts))
 
+    def test_one_full_host_singular(self):
+        self.assertEqual(
+            ('refused: no free amd-sev slot: 1 host, 3 of 3 used', 2),
+            self._answer(_judged(_host(used=3))))
+
+    def test_one_full_host_among_others_singular(self):
+        hosts = _judged(_host('sev1', used=3), _host('sev2', ram_ratio=2.0))
+        self.assertEqual(
+            'refused: sev2: RAM allocation ratio 2.0 in Placement: amd-sev '
+            'guests lock their memory; 1 full host', self._answer(hosts)[0])
+
     def test_no_host_with_slots(self):
         self.assertEqual(('refused: no host has amd-sev slots', 2),
                          self._answer([]))
@@ -178,16 +192,17 @@ class AnswerTestCase(test.NoDBTestCase):
         es = _host()
         es.model = 'amd-sev-es'
         self.assertEqual(
-            'not encrypted: SEVFilter keeps it off the 1 SEV-capable '
-            'host(s) (isolate_sev_hosts)',
+            'not encrypted: SEVFilter keeps it off the 1 SEV-capable host '
+            '(isolate_sev_hosts)',
             self._answer(_judged(_host(), es, model=None, isolate=True),
                          model=None, isolate=True)[0])
 
     def test_plain_request_isolated(self):
         self.assertEqual(
-            ('not encrypted: SEVFilter keeps it off the 1 SEV-capable '
-             'host(s) (isolate_sev_hosts)', 0),
-            self._answer(_judged(_host(), model=None, isolate=True),
+            ('not encrypted: SEVFilter keeps it off the 2 SEV-capable '
+             'hosts (isolate_sev_hosts)', 0),
+            self._answer(_judged(_host(), _host('sev2'), model=None,
+                                 isolate=True),
                          model=None, isolate=True))
 
 
@@ -259,6 +274,68 @@ class FaultReasonTestCase(test.NoDBTestCase):
             self.assertIsNone(verdict.fault_reason(message), message)
 
 
+def _asked(host='sev1', node='sev1'):
+    return lookup.Asked(flavor={}, image=None, server_id='uuid', host=host,
+                        node=node)
+
+
+class PlacedTestCase(test.NoDBTestCase):
+    """A server on a host: where it runs, what it holds."""
+
+    def _placed(self, slots=(), requested=True, model=SEV):
+        holding = explain.Holding({}, {}, list(slots))
+        return explain.placed(_asked(), holding, requested, model)
+
+    def test_holds_slot_passes(self):
+        self.assertEqual(('runs on sev1, holding 1 amd-sev slot', 0),
+                         self._placed([('sev1', SEV, 1)]))
+
+    def test_holds_slot_elsewhere_named(self):
+        self.assertEqual(
+            'runs on sev1, holding 2 amd-sev-es slots on sev2',
+            self._placed([('sev2', 'amd-sev-es', 2)])[0])
+
+    def test_plain_server_passes(self):
+        self.assertEqual(('runs on sev1, not encrypted', 0),
+                         self._placed(requested=False, model=None))
+
+    def test_encrypted_without_slot_warns(self):
+        self.assertEqual(
+            ('runs on sev1, holding no amd-sev slot though it asks for '
+             'memory encryption', 1), self._placed())
+
+    def test_unreadable_request_says_what_it_holds(self):
+        self.assertEqual(('runs on sev1, holding no slot', 0),
+                         self._placed(requested=None, model=None))
+
+
+class ReleaseTestCase(test.NoDBTestCase):
+    """--again: what the server holds is counted free."""
+
+    def _holding(self):
+        return explain.Holding(
+            {'root1': {'VCPU': 1, 'MEMORY_MB': 512}, 'child1': {SLOT: 1},
+             'root2-es': {SLOT: 1}},
+            {'root1': 'root1', 'child1': 'root1', 'root2-es': 'root2'},
+            [('sev1', SEV, 1), ('sev2', 'amd-sev-es', 1)])
+
+    def test_own_slot_free(self):
+        hosts = [_host('sev1', used=3, used_all=4), _host('sev3', used=3)]
+        explain.release(hosts, {'sev1': 'root1', 'sev3': 'root3'},
+                        self._holding())
+        self.assertEqual([(2, 3), (3, 3)],
+                         [(host.used, host.used_all) for host in hosts])
+
+    def test_slot_of_other_model_free_for_cap_only(self):
+        host = _host('sev2', used=1, used_all=2)
+        explain.release([host], {'sev2': 'root2'}, self._holding())
+        self.assertEqual((1, 1), (host.used, host.used_all))
+
+    def test_in_tree(self):
+        self.assertEqual({'VCPU': 1, 'MEMORY_MB': 512, SLOT: 1},
+                         self._holding().in_tree('root1'))
+
+
 @releases.requires_model(compat.AMD_SEV_SNP)
 class ConfidentialDeviceTestCase(test.NoDBTestCase):
     """A GPU in CC mode, as the scheduler's [pci] alias asks for it."""
@@ -286,8 +363,9 @@ class ConfidentialDeviceTestCase(test.NoDBTestCase):
         # Nova's own query asks for a device with the trait.
         self.assertIn('=CUSTOM_NVIDIA_CC_ON', query)
         self.assertEqual(
-            {self.CC_GPU: '/resource_providers?resources='
-             'CUSTOM_PCI_10DE_2331:1&required=CUSTOM_NVIDIA_CC_ON'},
+            {self.CC_GPU: ('/resource_providers?resources=CUSTOM_PCI_10DE_'
+                           '2331:1&required=CUSTOM_NVIDIA_CC_ON',
+                           {'CUSTOM_PCI_10DE_2331'})},
             explain._devices(resource_request, request))
 
     def test_snp_alias_shown_allowed(self):

@@ -56,10 +56,16 @@ class ExplainInputTestCase(base.CommandTestCase):
     def test_server_and_flavor_usage_fails(self):
         self.assertIn('not both', self._usage('srv', '--flavor', 'f'))
 
-    def test_help_lists_cannot_tell_passes(self):
+    def test_again_without_server_usage_fails(self):
+        self.assertIn('--again judges a SERVER', self._usage(
+            '--again', '--flavor', 'f', '--image', 'i'))
+
+    def test_help_lists_again_and_cannot_tell_passes(self):
         status, out, _err = self.run_command('help', 'explain')
         self.assertEqual(0, status)
-        self.assertIn('1 cannot tell', ' '.join(out.split()))
+        words = ' '.join(out.split())
+        self.assertIn('--again', words)
+        self.assertIn('1 cannot tell', words)
 
     def test_bad_nova_conf_value_error_fails(self):
         conf = self.write_file(
