@@ -20,6 +20,13 @@ the image's cdrom bus; a volume takes its mapping's ``disk_bus``, else the
 bus of its device name, else the image's bus for its device type
 (``hw_disk_bus``, ``hw_cdrom_bus``, ``hw_floppy_bus``), else the default.
 
+Which device names count depends on the path. A new server's compute drops
+every name its user gave before it places the devices
+(``LibvirtDriver.default_device_names_for_instance``: libvirt cannot honour
+them) and keeps only the root disk's, as the instance's root device name.
+On every other path (rebuild, resize, migration, evacuation, unshelve) it
+places them with the names it recorded.
+
 Besides the mappings, the guest is always given the devices a compute may
 add on its own: a config drive (forced by its ``force_config_drive``) on the
 image's cdrom bus, and the flavor's ephemeral and swap disks and the volumes
@@ -121,16 +128,45 @@ def _driver_copy(bdm, key):
     return bdm
 
 
+def _as_new_server(instance, image, copies, root_device_name):
+    """Name the devices as a new server's compute does before placing them.
+
+    ``ComputeManager._default_block_device_names`` and
+    ``LibvirtDriver.default_device_names_for_instance``, the same in every
+    supported release: the root disk's name (the root mapping's, else the
+    one the API gave the instance, else one from its bus) becomes the
+    instance's root device name; every mapping's name is dropped.
+    """
+    root = block_device.get_root_bdm(copies)
+    if root is None:
+        return  # The compute names nothing.
+    if root.device_name or root_device_name:
+        instance.root_device_name = root.device_name or root_device_name
+    else:
+        # LibvirtDriver.default_root_device_name
+        disk_bus, cdrom_bus = (
+            blockinfo.get_disk_bus_for_device_type(
+                instance, VIRT_TYPE, image, device_type)
+            for device_type in ('disk', 'cdrom'))
+        instance.root_device_name = block_device.prepend_dev(
+            blockinfo.get_root_info(instance, VIRT_TYPE, image, root,
+                                    disk_bus, cdrom_bus)['dev'])
+    for bdm in copies:
+        bdm.device_name = None
+
+
 def _field(bdm, name):
     return getattr(bdm, name) if bdm.obj_attr_is_set(name) else None
 
 
-def _source(device_type, bus, bdm, properties):
-    """What chose a device's bus, and whether it is a setting of it."""
+def _source(device_type, bus, bdm, name, properties):
+    """What chose a device's bus, and whether it is a setting of it.
+
+    :param name: the device name blockinfo was given for it.
+    """
     if bdm is not None:
         if _field(bdm, 'disk_bus') == bus:
             return 'block device mapping disk_bus', True
-        name = _field(bdm, 'device_name')
         try:
             if name and bus == blockinfo.get_disk_bus_for_disk_dev(
                     VIRT_TYPE, block_device.strip_dev(name)):
@@ -148,8 +184,11 @@ def _place(request):
     originals = {uuidutils.generate_uuid(): bdm
                  for bdm in request.block_device_mappings}
     instance = _guest_instance(request.flavor)
-    info = driver.get_block_device_info(instance, [
-        _driver_copy(bdm, key) for key, bdm in originals.items()])
+    copies = [_driver_copy(bdm, key) for key, bdm in originals.items()]
+    if request.is_new_server:
+        _as_new_server(instance, image, copies, request.root_device_name)
+    names = {bdm.uuid: bdm.device_name for bdm in copies}
+    info = driver.get_block_device_info(instance, copies)
     mapping = blockinfo.get_disk_info(VIRT_TYPE, instance, image,
                                       info)['mapping']
     root = mapping['root']
@@ -165,9 +204,12 @@ def _place(request):
         boot = dev == root['dev']
         bdm = originals[driver_bdm.uuid]
         device_type, bus = driver_bdm['device_type'], driver_bdm['disk_bus']
+        # blockinfo names a root mapping without a name after the instance.
+        name = names[driver_bdm.uuid] or (
+            instance.root_device_name if boot else None)
         # blockinfo puts an ISO's root mapping on the cdrom bus.
         source = _source(device_type, bus, None if boot and is_iso else bdm,
-                         properties)
+                         name, properties)
         devices.append(Device(device_type, bus, bdm, None, *source,
                               boot=boot))
         placed.add(dev)
@@ -177,14 +219,14 @@ def _place(request):
             continue
         devices.append(Device(
             device['type'], device['bus'], None, name,
-            *_source(device['type'], device['bus'], None, properties),
+            *_source(device['type'], device['bus'], None, None, properties),
             boot=device['dev'] == root['dev']))
     # Volumes attached later go on the image's disk bus.
     disk_bus = blockinfo.get_disk_bus_for_device_type(
         instance, VIRT_TYPE, image, 'disk')
     devices.append(Device(
         'disk', disk_bus, None, 'volumes attached later',
-        *_source('disk', disk_bus, None, properties), boot=False))
+        *_source('disk', disk_bus, None, None, properties), boot=False))
     return Placement(tuple(devices))
 
 

@@ -250,6 +250,7 @@ class Request:
         """
         self.spec = spec_obj
         self._block_device_mappings = block_device_mappings
+        self._mappings_given = block_device_mappings is not None
         self._raw_image = (raw_image.RawImage(raw_image_properties)
                            if raw_image_properties is not None else None)
         # Set by capacity.view() when a filter or weigher needs it.
@@ -378,6 +379,32 @@ class Request:
             self._block_device_mappings = block_devices.get_for_request(
                 self.context, self.spec, self._stored)
         return self._block_device_mappings
+
+    @property
+    def is_new_server(self):
+        """Whether the request boots a new server (multi-create too).
+
+        Its compute drops the device names its user gave
+        (``sev_scheduler.buses``). A new server's mappings are in its
+        BuildRequest; mappings a caller gave are a new server's unless the
+        RequestSpec moves or rebuilds one.
+        """
+        if self._mappings_given:
+            return not (block_devices.is_move(self.spec) or self.is_rebuild)
+        return self._stored.build_request is not None
+
+    @property
+    def root_device_name(self):
+        """The root device name Nova's API gave a new server, or None.
+
+        From its image's properties (``root_device_name``, ``mappings``);
+        None without a BuildRequest.
+        """
+        if self._mappings_given or not self.is_new_server:
+            return None
+        instance = self._stored.build_request.instance
+        return (instance.root_device_name
+                if instance.obj_attr_is_set('root_device_name') else None)
 
     @functools.cached_property
     def _stored(self):

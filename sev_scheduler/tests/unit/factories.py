@@ -177,16 +177,19 @@ def volume_bdm(context, instance_uuid, disk_bus=None, boot_index=0,
 
 
 def build_request(context, instance_uuid=uuids.instance, bdms=(),
-                  image_properties=None):
+                  image_properties=None, root_device_name=None):
     """A new server's BuildRequest in the API database, as the API saves it.
 
     :param image_properties: the image's properties as the user wrote them,
         which the API keeps in the instance's system metadata.
+    :param root_device_name: the instance's, which the API takes from the
+        image's properties.
     """
     instance_flavor = flavor()
     instance = objects.Instance(
         context=context, uuid=instance_uuid, project_id='project',
         user_id='user', flavor=instance_flavor,
+        root_device_name=root_device_name,
         system_metadata=utils.get_system_metadata_from_image(
             {'properties': dict(image_properties or {})}, instance_flavor))
     request = objects.BuildRequest(

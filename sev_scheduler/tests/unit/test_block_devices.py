@@ -65,6 +65,25 @@ class BlockDevicesTestCase(test.TestCase):
                           block_devices.get_for_request, self.context,
                           factories.spec())
 
+    def test_new_boot_keeps_build_request_root_device_name(self):
+        factories.build_request(self.context, root_device_name='/dev/hda')
+        request = sev_request.Request(factories.encrypted_spec())
+        self.assertEqual((True, '/dev/hda'),
+                         (request.is_new_server, request.root_device_name))
+
+    def test_move_is_no_new_server(self):
+        self._create_in_cell(None)
+        request = sev_request.Request(factories.encrypted_spec(
+            requested_destination=objects.Destination(cell=self.cell)))
+        self.assertEqual((False, None), (request.is_new_server,
+                                         request.root_device_name))
+
+    def test_cross_cell_resize_is_no_new_server(self):
+        self._create_in_cell(None)
+        request = sev_request.Request(factories.encrypted_spec(
+            requested_destination=objects.Destination(cell=None)))
+        self.assertFalse(request.is_new_server)
+
     def test_request_looks_up_once(self):
         build_request = factories.build_request(self.context, bdms=[
             factories.volume_bdm(self.context, uuids.instance, 'ide')])

@@ -26,8 +26,11 @@ from sev_scheduler import request as sev_request
 from sev_scheduler.tests.unit import factories
 
 
-def _request(bdms=(), flavor=None, **image_properties):
-    spec_obj = factories.encrypted_spec(image_properties=image_properties)
+def _request(bdms=(), flavor=None, move=False, **image_properties):
+    fields = ({'requested_destination': objects.Destination(
+        cell=objects.CellMapping(uuid=uuids.cell))} if move else {})
+    spec_obj = factories.encrypted_spec(image_properties=image_properties,
+                                        **fields)
     if flavor:
         spec_obj.flavor = flavor
     return sev_request.Request(
@@ -82,6 +85,49 @@ class PlacementTestCase(test.NoDBTestCase):
                       if device.bdm is not None)
         self.assertEqual((bdm, 'usb', 'block device mapping disk_bus'),
                          (device.bdm, device.bus, device.source))
+
+    def _named(self, bus, boot_index, device_name, volume_id):
+        bdm = factories.volume_bdm(nova_context.get_admin_context(),
+                                   uuids.instance, bus, boot_index, volume_id)
+        bdm.device_name = device_name
+        return bdm
+
+    def _placed(self, request, bdm):
+        device = next(device for device in buses.placement(request).devices
+                      if device.bdm is bdm)
+        return device.bus, device.source
+
+    def _named_volume_request(self, move):
+        volume = self._named(None, None, '/dev/hdb', uuids.data)
+        return _request([self._named('virtio', 0, None, uuids.volume),
+                         volume], move=move), volume
+
+    def test_volume_device_name_on_new_server_ignored(self):
+        # The compute of a new server drops the names its user gave.
+        request, volume = self._named_volume_request(move=False)
+        self.assertEqual(('virtio', 'the default'),
+                         self._placed(request, volume))
+
+    def test_volume_device_name_on_move_chooses_bus(self):
+        # A move places the volume with the name the compute recorded.
+        request, volume = self._named_volume_request(move=True)
+        self.assertEqual(('ide', 'device name /dev/hdb'),
+                         self._placed(request, volume))
+
+    def test_root_device_name_on_new_server_kept(self):
+        # The compute keeps the root's name as the instance's; blockinfo
+        # reads a bus KVM lacks from it.
+        root = self._named('xen', 0, '/dev/hda', uuids.volume)
+        self.assertEqual(('ide', 'device name /dev/hda'),
+                         self._placed(_request([root]), root))
+
+    def test_root_without_name_on_new_server_named_from_image_bus(self):
+        # The compute names the root 'sda' for the image's sata bus, and
+        # blockinfo then reads 'sd' as scsi.
+        root = self._named('xen', 0, None, uuids.volume)
+        self.assertEqual(('scsi', 'device name /dev/sda'),
+                         self._placed(_request([root], hw_disk_bus='sata'),
+                                      root))
 
     def test_unplaceable_bus_is_an_error(self):
         placement = buses.placement(_request(hw_disk_bus='lxc'))

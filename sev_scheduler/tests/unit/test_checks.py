@@ -222,13 +222,25 @@ class IdeDevicesCheckTestCase(test.NoDBTestCase):
             ["the IDE bus: volume %s (block device mapping disk_bus=ide)"
              % uuids.data], self.check.conflicts(request))
 
-    def test_volume_device_name_fails(self):
-        # Without a disk_bus, the driver reads the bus from the name.
+    def _named_volume_request(self, **kwargs):
         bdm = _bdm(None, None, uuids.data)
         bdm.device_name = '/dev/hdb'
+        return _request([_bdm('virtio'), bdm], **kwargs)
+
+    def test_volume_device_name_on_move_fails(self):
+        # Without a disk_bus, the driver reads the bus from the name the
+        # compute recorded.
+        request = self._named_volume_request(
+            requested_destination=objects.Destination(
+                cell=objects.CellMapping(uuid=uuids.cell)))
         self.assertEqual(
             ["the IDE bus: volume %s (device name /dev/hdb)" % uuids.data],
-            self.check.conflicts(_request([_bdm('virtio'), bdm])))
+            self.check.conflicts(request))
+
+    def test_volume_device_name_on_new_server_passes(self):
+        # A new server's compute drops the names its user gave.
+        self.assertEqual([], self.check.conflicts(
+            self._named_volume_request()))
 
     def test_usb_cdrom_volume_fails(self):
         bdm = _bdm('usb', None, uuids.data)
