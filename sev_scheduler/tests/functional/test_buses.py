@@ -17,9 +17,17 @@ on ``hw_floppy_bus`` (``fdc`` by default). Without SEVFilter these boot
 ACTIVE on an SEV host.
 """
 
+from lxml import etree
+
+from nova import context as nova_context
+from nova import objects
 from nova.tests import fixtures as nova_fixtures
+from nova.tests.functional.api import client
 
 from sev_scheduler.tests.functional import base
+from sev_scheduler.tests.unit import test_scheduler_service
+
+VOLUME = nova_fixtures.CinderFixture.SWAP_OLD_VOL
 
 
 class BusTestCase(base.SEVTestBase):
@@ -73,3 +81,159 @@ class BusTestCase(base.SEVTestBase):
     def test_floppy_volume_on_default_bus_refused(self):
         server = self.boot_with_volume(device_type='floppy')
         self.assert_refused(server, "the FDC bus: floppy volume")
+
+
+class DeviceNameTestCase(base.SEVTestBase):
+    """Device names, judged as the libvirt driver uses them.
+
+    Each scenario first runs with SEVFilter disabled: the bus the guest's
+    domain XML then gives the device is the truth the filter must match. A
+    new server's compute drops the names its user gave but the root's; on
+    a move the names the compute recorded still choose a bus.
+    """
+
+    #: Whether the next scheduler started runs SEVFilter.
+    sev_filter = True
+
+    def setUp(self):
+        super().setUp()
+        self.allow_cold_migration()
+        self.start_host('sev1', slots=4)
+        self.start_host('sev2', slots=4)
+
+    def _setup_scheduler_service(self):
+        if self.sev_filter:
+            return super()._setup_scheduler_service()
+        # The same cloud without the plugin's filter.
+        test_scheduler_service.apply_readme_nova_conf(self)
+        self.flags(enabled_filters=[
+            name for name in base.CONF.filter_scheduler.enabled_filters
+            if name != 'SEVFilter'], group='filter_scheduler')
+        return self.start_service('scheduler')
+
+    def without_sev_filter(self, scenario):
+        """Run ``scenario`` with SEVFilter disabled, then enable it again.
+
+        :returns: what ``scenario`` returns.
+        """
+        self.sev_filter = False
+        self.restart_scheduler()
+        try:
+            return scenario()
+        finally:
+            self.sev_filter = True
+            self.restart_scheduler()
+
+    def buses(self, server):
+        """{device name: bus} of the disks in the server's domain XML."""
+        host = self.computes[self.host_of(server)].driver._host
+        domain = host.get_connection().lookupByUUIDString(server['id'])
+        return {'/dev/' + target.get('dev'): target.get('bus')
+                for target in etree.fromstring(domain.XMLDesc(0)).findall(
+                    './devices/disk/target')}
+
+    def volume_bus(self, server, volume_id=VOLUME):
+        """The bus of a volume, found by the device name the API shows."""
+        device = self.api.get_server_volume(server['id'], volume_id)['device']
+        return self.buses(server)[device]
+
+    def root_bus(self, server):
+        server = self.admin_api.get_server(server['id'])
+        return self.buses(server)[
+            server['OS-EXT-SRV-ATTR:root_device_name']]
+
+    def boot_with_root(self, expected_state='ERROR', **root):
+        """Boot from the SEV image with ``root`` in its root mapping."""
+        body = self._build_server(image_uuid=self.images['sev'],
+                                  flavor_id=self.flavors['sev'],
+                                  networks='none')
+        body['block_device_mapping_v2'] = [dict(
+            boot_index=0, uuid=self.images['sev'], source_type='image',
+            destination_type='local', **root)]
+        server = self.api.post_server({'server': body})
+        return self._wait_for_state_change(server, expected_state)
+
+    def record_device_name(self, server, device_name, volume_id=VOLUME):
+        """Make a volume's mapping one a compute recorded at attachment.
+
+        A volume attached to a running guest is recorded with the name the
+        driver gave it and no bus.
+        """
+        context = nova_context.get_admin_context()
+        cell = objects.InstanceMapping.get_by_instance_uuid(
+            context, server['id']).cell_mapping
+        with nova_context.target_cell(context, cell) as cell_context:
+            bdm = objects.BlockDeviceMapping.get_by_volume_and_instance(
+                cell_context, volume_id, server['id'])
+            bdm.device_name = device_name
+            bdm.disk_bus = None
+            bdm.save()
+
+    def _volume_bus_without_filter(self, **mapping):
+        def scenario():
+            server = self.boot_with_volume(uuid=VOLUME,
+                                           expected_state='ACTIVE', **mapping)
+            bus = self.volume_bus(server)
+            self._delete_server(server)
+            return bus
+        return self.without_sev_filter(scenario)
+
+    def test_volume_named_hdb_new_boot_passes(self):
+        # The compute drops the name: the image's disk bus.
+        self.assertEqual('virtio', self._volume_bus_without_filter(
+            device_name='/dev/hdb'))
+        server = self.boot_with_volume(device_name='/dev/hdb', uuid=VOLUME,
+                                       expected_state='ACTIVE')
+        self.assertEqual('virtio', self.volume_bus(server))
+
+    def test_volume_named_hdb_on_xen_bus_new_boot_passes(self):
+        # KVM has no xen bus: blockinfo would read the bus from the name,
+        # which the compute dropped.
+        self.assertEqual('virtio', self._volume_bus_without_filter(
+            disk_bus='xen', device_name='/dev/hdb'))
+        self.boot_with_volume(disk_bus='xen', device_name='/dev/hdb',
+                              uuid=VOLUME, expected_state='ACTIVE')
+
+    def test_volume_on_ide_bus_new_boot_fails(self):
+        self.assertEqual('ide', self._volume_bus_without_filter(
+            disk_bus='ide', device_name='/dev/vdb'))
+        server = self.boot_with_volume(disk_bus='ide', device_name='/dev/vdb',
+                                       uuid=VOLUME)
+        self.assert_refused(server, "the IDE bus: volume %s (block device "
+                            "mapping disk_bus=ide)" % VOLUME)
+
+    def test_root_named_hda_on_xen_bus_new_boot_fails(self):
+        # The compute keeps the root's name, as the instance's root device
+        # name, and blockinfo reads the bus KVM lacks from it.
+        def scenario():
+            server = self.boot_with_root(disk_bus='xen',
+                                         device_name='/dev/hda',
+                                         expected_state='ACTIVE')
+            bus = self.root_bus(server)
+            self._delete_server(server)
+            return bus
+        self.assertEqual('ide', self.without_sev_filter(scenario))
+        server = self.boot_with_root(disk_bus='xen', device_name='/dev/hda')
+        self.assert_refused(server, "boot disk bus 'ide' (device name "
+                            "/dev/hda)")
+
+    def test_recorded_name_hdb_cold_migration_fails(self):
+        def scenario():
+            server = self.boot_with_volume(uuid=VOLUME,
+                                           expected_state='ACTIVE')
+            self.record_device_name(server, '/dev/hdb')
+            server = self.migrate(server)
+            bus = self.volume_bus(server)
+            self._delete_server(server)
+            return bus
+        # The destination's driver puts the volume where its name says.
+        self.assertEqual('ide', self.without_sev_filter(scenario))
+        server = self.boot_with_volume(uuid=VOLUME, expected_state='ACTIVE')
+        self.record_device_name(server, '/dev/hdb')
+        error = self.assertRaises(
+            client.OpenStackApiException, self.admin_api.post_server_action,
+            server['id'], {'migrate': None})
+        self.assertIn('NoValidHost', str(error))
+        # A move leaves no fault: the reason is in the scheduler's log.
+        self.assertIn('the IDE bus: volume %s (device name /dev/hdb)'
+                      % VOLUME, self.stdlog.logger.output)
