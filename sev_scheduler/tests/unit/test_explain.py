@@ -25,6 +25,7 @@ from sev_scheduler.operators import capacity
 from sev_scheduler.operators import explain
 from sev_scheduler.operators import lookup
 from sev_scheduler.operators import requests
+from sev_scheduler.tests.unit import canned_cloud
 from sev_scheduler.tests.unit import factories
 from sev_scheduler.tests.unit import releases
 from sev_scheduler import verdict
@@ -334,6 +335,46 @@ class ReleaseTestCase(test.NoDBTestCase):
     def test_in_tree(self):
         self.assertEqual({'VCPU': 1, 'MEMORY_MB': 512, SLOT: 1},
                          self._holding().in_tree('root1'))
+
+
+class ReadHoldingTestCase(test.NoDBTestCase):
+    """A server's allocations, its slots named by host and model."""
+
+    TRAITS = {'traits': [capacity.MODEL_TRAITS[SEV], 'COMPUTE_NODE']}
+
+    def _cloud(self, allocations, providers, traits):
+        bodies = {('placement', '/allocations/uuid'): {
+            'allocations': {uuid: {'resources': resources}
+                            for uuid, resources in allocations.items()}}}
+        for provider in providers:
+            bodies['placement', '/resource_providers/%s'
+                   % provider['uuid']] = provider
+            bodies['placement', '/resource_providers/%s/traits'
+                   % provider['uuid']] = traits
+        return canned_cloud.CannedCloud(bodies)
+
+    def test_slot_on_child_provider(self):
+        cloud = self._cloud(
+            {'root1': {'VCPU': 1}, 'child1': {SLOT: 1}},
+            [{'uuid': 'root1', 'name': 'sev1', 'root_provider_uuid': 'root1'},
+             {'uuid': 'child1', 'name': 'sev1_amd_sev',
+              'root_provider_uuid': 'root1'}], self.TRAITS)
+        holding = explain.read_holding(cloud, 'uuid', SEV)
+        self.assertEqual([('sev1', SEV, 1)], holding.slots)
+        self.assertEqual({'VCPU': 1, SLOT: 1}, holding.in_tree('root1'))
+
+    def test_slot_on_root_provider(self):
+        # Before Nova 2025.2.
+        cloud = self._cloud(
+            {'root1': {'VCPU': 1, SLOT: 1}},
+            [{'uuid': 'root1', 'name': 'sev1', 'root_provider_uuid': 'root1'}],
+            self.TRAITS)
+        self.assertEqual([('sev1', SEV, 1)],
+                         explain.read_holding(cloud, 'uuid', None).slots)
+
+    def test_nothing_held(self):
+        holding = explain.read_holding(self._cloud({}, [], {}), 'uuid', SEV)
+        self.assertEqual(([], {}), (holding.slots, holding.in_tree('root1')))
 
 
 @releases.requires_model(compat.AMD_SEV_SNP)
