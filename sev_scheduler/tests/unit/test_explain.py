@@ -377,6 +377,19 @@ class ReadHoldingTestCase(test.NoDBTestCase):
         self.assertEqual(([], {}), (holding.slots, holding.in_tree('root1')))
 
 
+class _NovasQueryCloud(canned_cloud.CannedCloud):
+    """Nova's query answered with no candidate, whatever its suffixes.
+
+    The suffixes of its PCI groups are made up each time.
+    """
+
+    def get(self, service, url, microversion=None):
+        if url.startswith('/allocation_candidates?limit='):
+            self.urls.append((service, url))
+            return {'provider_summaries': {}}
+        return super().get(service, url, microversion)
+
+
 @releases.requires_model(compat.AMD_SEV_SNP)
 class ConfidentialDeviceTestCase(test.NoDBTestCase):
     """A GPU in CC mode, as the scheduler's [pci] alias asks for it."""
@@ -408,6 +421,79 @@ class ConfidentialDeviceTestCase(test.NoDBTestCase):
                            '2331:1&required=CUSTOM_NVIDIA_CC_ON',
                            {'CUSTOM_PCI_10DE_2331'})},
             explain._devices(resource_request, request))
+
+    def _placed_on_full_host(self):
+        """(a Cloud, Asked): an SNP server holding the one slot and GPU.
+
+        Placement, as it answers while the server holds them, offers no
+        host and lists no free CC GPU.
+        """
+        asked = lookup.Asked(
+            flavor={'name': 'snp-gpu', 'vcpus': 1, 'ram': 512, 'disk': 1,
+                    'extra_specs': {'hw:mem_encryption': 'true',
+                                    'hw:mem_encryption_model': 'amd-sev-snp',
+                                    'pci_passthrough:alias': 'cc-gpu:1'}},
+            image={'id': 'image', 'name': 'snp',
+                   'hw_firmware_type': 'uefi',
+                   'hw_firmware_stateless': 'true'},
+            server_id='uuid', host='snp1', node='snp1')
+        slot = {'uuid': 'slot1', 'name': 'snp1_amd_sev_snp',
+                'root_provider_uuid': 'root1'}
+        gpu = {'uuid': 'gpu1', 'name': 'snp1_0000:81:00.0',
+               'root_provider_uuid': 'root1'}
+        bodies = {
+            ('compute', '/os-hypervisors/detail'): {'hypervisors': [
+                {'hypervisor_hostname': 'snp1', 'id': 'root1',
+                 'status': 'enabled', 'state': 'up',
+                 'service': {'host': 'snp1'}}]},
+            ('compute', '/os-aggregates'): {'aggregates': []},
+            ('placement', '/allocation_candidates?resources=%s:1' % SLOT):
+                {'provider_summaries': {}},
+            ('placement', '/resource_providers/slot1/inventories'): {
+                'inventories': {SLOT: {'total': 1, 'reserved': 0,
+                                       'allocation_ratio': 1.0}}},
+            ('placement', '/resource_providers/slot1/usages'):
+                {'usages': {SLOT: 1}},
+            ('placement', '/resource_providers/root1/inventories'): {
+                'inventories': {'MEMORY_MB': {'allocation_ratio': 1.0}}},
+            ('placement', '/allocations/uuid'): {'allocations': {
+                'root1': {'resources': {'VCPU': 1, 'MEMORY_MB': 512,
+                                        'DISK_GB': 1}},
+                'slot1': {'resources': {SLOT: 1}},
+                'gpu1': {'resources': {'CUSTOM_PCI_10DE_2331': 1}}}},
+            ('placement', '/resource_providers/root1'): {
+                'uuid': 'root1', 'name': 'snp1',
+                'root_provider_uuid': 'root1'},
+            ('placement', '/resource_providers/slot1'): slot,
+            ('placement', '/resource_providers/gpu1'): gpu,
+            ('placement', '/resource_providers/slot1/traits'): {
+                'traits': [capacity.MODEL_TRAITS['amd-sev-snp']]},
+            ('placement', '/resource_providers/gpu1/traits'): {
+                'traits': ['CUSTOM_NVIDIA_CC_ON']},
+            ('placement', '/resource_providers?resources='
+             'CUSTOM_PCI_10DE_2331:1&required=CUSTOM_NVIDIA_CC_ON'):
+                {'resource_providers': []},
+        }
+        for model, trait in capacity.MODEL_TRAITS.items():
+            bodies['placement', '/resource_providers?required=%s' % trait] = {
+                'resource_providers': [slot] if model == 'amd-sev-snp'
+                else []}
+        return _NovasQueryCloud(bodies), asked
+
+    def test_placed_server_runs_passes(self):
+        result = explain.explain(*self._placed_on_full_host(), 'test')
+        self.assertEqual(('runs on snp1, holding 1 amd-sev-snp slot', 0),
+                         (result.answer, result.exit_code))
+
+    def test_again_own_slot_and_device_free_passes(self):
+        result = explain.explain(*self._placed_on_full_host(), 'test',
+                                 again=True)
+        self.assertEqual(
+            ('runs on snp1, holding 1 amd-sev-snp slot; again: would fit '
+             'on snp1', 0), (result.answer, result.exit_code))
+        host, = result.hosts
+        self.assertEqual((0, None, []), (host.used, host.offered,
+                                         host.missing))
 
     def test_snp_alias_shown_allowed(self):
         self.assertEqual(
