@@ -232,6 +232,16 @@ class PlacedTestCase(ExplainTestBase):
         server = self.boot(image='plain')
         self.assert_answer('runs on sev1, not encrypted', 0, server['id'])
 
+    def test_encrypted_without_slot_warns(self):
+        # Its image asks for memory encryption since it booted (its owner
+        # edited it): no slot was ever asked for, as audit finds.
+        server = self.boot(image='plain')
+        image = self.glance.images[self.images['plain']]
+        image['properties'] = dict(image['properties'], **base.SEV_IMAGE)
+        self.assert_answer(
+            'runs on sev1, holding no amd-sev slot though it asks for memory '
+            'encryption', 1, server['id'])
+
     def test_one_full_host_fails(self):
         server = self.boot(image='sev', expected_state='ERROR')
         self.assert_answer(
