@@ -83,7 +83,7 @@ class BusTestCase(base.SEVTestBase):
         self.assert_refused(server, "the FDC bus: floppy volume")
 
 
-class DeviceNameTestCase(base.SEVTestBase):
+class DeviceNameTestBase(base.SEVTestBase):
     """Device names, judged as the libvirt driver uses them.
 
     Each scenario first runs with SEVFilter disabled: the bus the guest's
@@ -178,6 +178,10 @@ class DeviceNameTestCase(base.SEVTestBase):
             return bus
         return self.without_sev_filter(scenario)
 
+
+class DeviceNameTestCase(DeviceNameTestBase):
+    """A new boot and a cold migration."""
+
     def test_volume_named_hdb_new_boot_passes(self):
         # The compute drops the name: the image's disk bus.
         self.assertEqual('virtio', self._volume_bus_without_filter(
@@ -237,3 +241,36 @@ class DeviceNameTestCase(base.SEVTestBase):
         # A move leaves no fault: the reason is in the scheduler's log.
         self.assertIn('the IDE bus: volume %s (device name /dev/hdb)'
                       % VOLUME, self.stdlog.logger.output)
+
+
+class RebuildDeviceNameTestCase(DeviceNameTestBase):
+    """A rebuild with a new image, which the scheduler is asked about."""
+
+    # The API casts a rebuild to the conductor: the refusal must reach the
+    # user as the server's fault, not as an API error.
+    CAST_AS_CALL = False
+
+    def test_recorded_name_hdb_rebuild_fails(self):
+        # A new image: the rebuild goes through the scheduler.
+        rebuild = {'rebuild': {'imageRef': self.create_image(
+            'sev_new', base.SEV_IMAGE)}}
+
+        def scenario():
+            server = self.boot_with_volume(uuid=VOLUME,
+                                           expected_state='ACTIVE')
+            self.record_device_name(server, '/dev/hdb')
+            self.api.post_server_action(server['id'], rebuild)
+            # The API set the task state before it answered.
+            server = self._wait_for_server_parameter(
+                server, {'status': 'ACTIVE', 'OS-EXT-STS:task_state': None})
+            bus = self.volume_bus(server)
+            self._delete_server(server)
+            return bus
+        # The rebuilt guest's volume is where its recorded name says.
+        self.assertEqual('ide', self.without_sev_filter(scenario))
+        server = self.boot_with_volume(uuid=VOLUME, expected_state='ACTIVE')
+        self.record_device_name(server, '/dev/hdb')
+        self.api.post_server_action(server['id'], rebuild)
+        server = self._wait_for_state_change(server, 'ERROR')
+        self.assert_refused(server, "the IDE bus: volume %s (device name "
+                            "/dev/hdb)" % VOLUME)
