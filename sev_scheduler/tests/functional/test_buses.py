@@ -169,6 +169,24 @@ class DeviceNameTestBase(base.SEVTestBase):
             bdm.disk_bus = None
             bdm.save()
 
+    def boot_with_recorded_name(self):
+        """An active server whose volume's mapping holds /dev/hdb, no bus."""
+        server = self.boot_with_volume(uuid=VOLUME, expected_state='ACTIVE')
+        self.record_device_name(server, '/dev/hdb')
+        return server
+
+    def moved_volume_bus_without_filter(self, move):
+        """With SEVFilter disabled, the bus of a recorded /dev/hdb volume.
+
+        :param move: moves a server, returns it once moved.
+        """
+        def scenario():
+            server = move(self.boot_with_recorded_name())
+            bus = self.volume_bus(server)
+            self._delete_server(server)
+            return bus
+        return self.without_sev_filter(scenario)
+
     def _volume_bus_without_filter(self, **mapping):
         def scenario():
             server = self.boot_with_volume(uuid=VOLUME,
@@ -222,18 +240,10 @@ class DeviceNameTestCase(DeviceNameTestBase):
                             "/dev/hda)")
 
     def test_recorded_name_hdb_cold_migration_fails(self):
-        def scenario():
-            server = self.boot_with_volume(uuid=VOLUME,
-                                           expected_state='ACTIVE')
-            self.record_device_name(server, '/dev/hdb')
-            server = self.migrate(server)
-            bus = self.volume_bus(server)
-            self._delete_server(server)
-            return bus
         # The destination's driver puts the volume where its name says.
-        self.assertEqual('ide', self.without_sev_filter(scenario))
-        server = self.boot_with_volume(uuid=VOLUME, expected_state='ACTIVE')
-        self.record_device_name(server, '/dev/hdb')
+        self.assertEqual('ide',
+                         self.moved_volume_bus_without_filter(self.migrate))
+        server = self.boot_with_recorded_name()
         error = self.assertRaises(
             client.OpenStackApiException, self.admin_api.post_server_action,
             server['id'], {'migrate': None})
@@ -255,21 +265,14 @@ class RebuildDeviceNameTestCase(DeviceNameTestBase):
         rebuild = {'rebuild': {'imageRef': self.create_image(
             'sev_new', base.SEV_IMAGE)}}
 
-        def scenario():
-            server = self.boot_with_volume(uuid=VOLUME,
-                                           expected_state='ACTIVE')
-            self.record_device_name(server, '/dev/hdb')
+        def rebuilt(server):
             self.api.post_server_action(server['id'], rebuild)
             # The API set the task state before it answered.
-            server = self._wait_for_server_parameter(
+            return self._wait_for_server_parameter(
                 server, {'status': 'ACTIVE', 'OS-EXT-STS:task_state': None})
-            bus = self.volume_bus(server)
-            self._delete_server(server)
-            return bus
         # The rebuilt guest's volume is where its recorded name says.
-        self.assertEqual('ide', self.without_sev_filter(scenario))
-        server = self.boot_with_volume(uuid=VOLUME, expected_state='ACTIVE')
-        self.record_device_name(server, '/dev/hdb')
+        self.assertEqual('ide', self.moved_volume_bus_without_filter(rebuilt))
+        server = self.boot_with_recorded_name()
         self.api.post_server_action(server['id'], rebuild)
         server = self._wait_for_state_change(server, 'ERROR')
         self.assert_refused(server, "the IDE bus: volume %s (device name "
