@@ -520,9 +520,9 @@ def explain(cloud, asked, config_source, again=False):
         if fault is not None:
             # SEVFilter's own refusal, maybe for what the APIs do not
             # show (the bus of a volume of a server never placed).
-            refusals += [] if any(reason.startswith(fault)
-                                  for reason in refusals) else [
-                "SEVFilter, in the server's fault: %s" % fault]
+            if not any(reason.startswith(fault) for reason in refusals):
+                refusals.append("SEVFilter, in the server's fault: %s"
+                                % fault)
             return Result(rows, refusals,
                           ['not asked: SEVFilter refused the request'], [],
                           'refused: %s' % fault, REFUSED)
